@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "transport/tls_settings.hpp"
+#include "transport/uri.hpp"
+
+namespace ferry {
+
+/// One ACL rule: certificate names matching `pattern` (`*` wildcards) hold
+/// `roles` (comma-separated `read`, `admin`, `peer`).
+struct acl_rule {
+  std::string pattern;
+  std::vector<std::string> roles;
+};
+
+/// Limits that keep a hostile or buggy peer from exhausting the agent.
+struct agent_limits {
+  uint32_t max_sessions = 256;         ///< Concurrent sessions, all peers.
+  uint32_t max_sessions_per_peer = 64; ///< Per certificate name.
+  uint32_t max_jobs = 64;              ///< Concurrent migration jobs.
+  uint32_t max_xml_bytes = 64 * 1024;  ///< Domain XML size.
+  uint32_t handshake_timeout_ms = 5000;
+};
+
+/// Settings of the test driver's hypervisor daemon (`ferry-testhv`).
+struct testhv_settings {
+  host_port listen;        ///< Direct-migration port; port 0 = listen port + 1.
+  std::string secret_file; ///< Shared secret for direct migration.
+  std::string binary;      ///< Path to ferry-testhv; empty = next to ferryd.
+};
+
+/// Everything `ferryd` is configured with, from the command line and the
+/// config file. Actors receive this struct, never a Boost `variables_map`.
+struct agent_settings {
+  std::string name;
+  host_port listen{"127.0.0.1", default_agent_port};
+  std::string state_dir;
+  std::vector<std::string> drivers{"test"};
+  tls_settings tls;
+  bool insecure_tcp = false;
+  std::string log_level = "info";
+  std::vector<acl_rule> acl;
+  agent_limits limits;
+  testhv_settings testhv;
+  std::string qemu_binary = "qemu-system-x86_64";
+  std::chrono::milliseconds heartbeat{500};
+  std::chrono::milliseconds connection_timeout{3000};
+  std::chrono::milliseconds request_timeout{30000};
+
+  /// The URI clients use to reach this agent (for logs and nodeinfo).
+  std::string uri() const;
+};
+
+} // namespace ferry

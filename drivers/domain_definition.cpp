@@ -1,0 +1,276 @@
+#include "drivers/domain_definition.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include <pugixml.hpp>
+
+#include "messages/error.hpp"
+#include "util/crypto.hpp"
+
+namespace ferry {
+
+namespace {
+
+caf::error bad(const std::string& why) {
+  return make_error(errc::invalid_xml, "invalid domain XML: " + why);
+}
+
+bool valid_uuid(std::string& text) {
+  std::string hex;
+  for (char c : text) {
+    if (c == '-')
+      continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      return false;
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (hex.size() != 32)
+    return false;
+  text = hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4)
+         + "-" + hex.substr(16, 4) + "-" + hex.substr(20, 12);
+  return true;
+}
+
+/// Parses a non-negative decimal number (integer or fraction).
+bool parse_number(const std::string& text, double& out) {
+  if (text.empty() || text.size() > 32)
+    return false;
+  size_t pos = 0;
+  try {
+    out = std::stod(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  return pos == text.size() && std::isfinite(out) && out >= 0
+         && text[0] != '-' && text[0] != '+';
+}
+
+/// Converts a libvirt memory size with `unit` to bytes.
+caf::expected<uint64_t> to_bytes(const std::string& value,
+                                 const std::string& unit_attr,
+                                 const char* what) {
+  double number = 0;
+  if (!parse_number(value, number))
+    return bad(std::string{what} + " must be a non-negative number, got '"
+               + value + "'");
+  auto unit = unit_attr.empty() ? std::string{"KiB"} : unit_attr;
+  double scale = 0;
+  if (unit == "b" || unit == "bytes")
+    scale = 1;
+  else if (unit == "KB")
+    scale = 1e3;
+  else if (unit == "k" || unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "MB")
+    scale = 1e6;
+  else if (unit == "M" || unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "GB")
+    scale = 1e9;
+  else if (unit == "G" || unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else
+    return bad("unknown memory unit '" + unit + "'");
+  auto bytes = number * scale;
+  if (bytes > static_cast<double>(max_memory_bytes))
+    return bad(std::string{what} + " exceeds 64 GiB");
+  return static_cast<uint64_t>(bytes);
+}
+
+caf::error check_attributes(const pugi::xml_node& node,
+                            const std::set<std::string>& allowed) {
+  for (auto attr : node.attributes())
+    if (allowed.count(attr.name()) == 0)
+      return bad("unknown attribute '" + std::string{attr.name()} + "' on <"
+                 + node.name() + ">");
+  return caf::none;
+}
+
+std::string text_of(const pugi::xml_node& node) {
+  std::string out = node.child_value();
+  auto first = out.find_first_not_of(" \t\r\n");
+  auto last = out.find_last_not_of(" \t\r\n");
+  return first == std::string::npos ? "" : out.substr(first, last - first + 1);
+}
+
+caf::error parse_os(const pugi::xml_node& os, domain_definition& def) {
+  if (auto err = check_attributes(os, {}))
+    return err;
+  for (auto child : os.children()) {
+    if (child.type() != pugi::node_element)
+      continue;
+    std::string name = child.name();
+    if (name == "kernel")
+      def.kernel = text_of(child);
+    else if (name == "cmdline")
+      def.cmdline = text_of(child);
+    else if (name == "type")
+      continue; // <type>hvm</type> is accepted for libvirt compatibility.
+    else
+      return bad("unknown element <" + name + "> in <os>");
+  }
+  return caf::none;
+}
+
+caf::error parse_workload(const pugi::xml_node& wl, domain_definition& def) {
+  if (auto err = check_attributes(wl, {"dirty-rate", "working-set"}))
+    return err;
+  if (auto attr = wl.attribute("dirty-rate")) {
+    if (!parse_number(attr.value(), def.dirty_rate_mibps)
+        || def.dirty_rate_mibps > 1e6)
+      return bad("<workload dirty-rate> must be MiB/s from 0 to 1000000");
+  }
+  if (auto attr = wl.attribute("working-set")) {
+    double mib = 0;
+    if (!parse_number(attr.value(), mib))
+      return bad("<workload working-set> must be a size in MiB");
+    def.working_set_bytes = static_cast<uint64_t>(mib * 1024 * 1024);
+  }
+  return caf::none;
+}
+
+} // namespace
+
+uint64_t domain_definition::working_set_pages() const {
+  auto pages = memory_bytes / guest_page_size;
+  if (working_set_bytes == 0)
+    return pages;
+  auto ws = (working_set_bytes + guest_page_size - 1) / guest_page_size;
+  return ws < pages ? ws : pages;
+}
+
+bool valid_domain_name(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.')
+    return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
+          || c == '.'))
+      return false;
+  return true;
+}
+
+caf::expected<domain_definition> parse_domain_xml(const std::string& xml) {
+  if (xml.size() > 1024 * 1024)
+    return bad("document larger than 1 MiB");
+  pugi::xml_document doc;
+  auto res = doc.load_buffer(xml.data(), xml.size(),
+                             pugi::parse_default & ~pugi::parse_pi);
+  if (!res)
+    return bad(std::string{res.description()} + " at offset "
+               + std::to_string(res.offset));
+  auto root = doc.document_element();
+  if (!root || std::string{root.name()} != "domain")
+    return bad("root element must be <domain>");
+  if (auto err = check_attributes(root, {"type", "id"}))
+    return err;
+  domain_definition def;
+  def.type = root.attribute("type").value();
+  if (def.type.empty())
+    return bad("<domain> needs a type attribute ('test' or 'qemu')");
+  if (def.type != "test" && def.type != "qemu")
+    return bad("unknown domain type '" + def.type + "' (test or qemu)");
+  bool have_memory = false;
+  std::set<std::string> seen;
+  for (auto child : root.children()) {
+    if (child.type() != pugi::node_element)
+      continue;
+    std::string name = child.name();
+    if (!seen.insert(name).second)
+      return bad("element <" + name + "> appears twice");
+    if (name == "name") {
+      if (auto err = check_attributes(child, {}))
+        return err;
+      def.name = text_of(child);
+    } else if (name == "uuid") {
+      if (auto err = check_attributes(child, {}))
+        return err;
+      def.uuid = text_of(child);
+      if (!valid_uuid(def.uuid))
+        return bad("<uuid> is not a UUID");
+    } else if (name == "memory" || name == "currentMemory") {
+      if (auto err = check_attributes(child, {"unit"}))
+        return err;
+      auto bytes = to_bytes(text_of(child), child.attribute("unit").value(),
+                            "<memory>");
+      if (!bytes)
+        return bytes.error();
+      if (name == "memory") {
+        def.memory_bytes = *bytes;
+        have_memory = true;
+      }
+    } else if (name == "vcpu") {
+      if (auto err = check_attributes(child, {"placement"}))
+        return err;
+      double n = 0;
+      if (!parse_number(text_of(child), n) || n < 1 || n > 64
+          || n != std::floor(n))
+        return bad("<vcpu> must be a whole number from 1 to 64");
+      def.vcpus = static_cast<uint32_t>(n);
+    } else if (name == "os") {
+      if (auto err = parse_os(child, def))
+        return err;
+    } else if (name == "workload") {
+      if (auto err = parse_workload(child, def))
+        return err;
+    } else if (name == "description" || name == "title") {
+      continue;
+    } else {
+      return bad("unknown element <" + name + "> (ferry accepts name, uuid, "
+                 "memory, vcpu, os, workload)");
+    }
+  }
+  if (def.name.empty())
+    return bad("missing <name>");
+  if (!valid_domain_name(def.name))
+    return bad("name '" + def.name
+               + "' must be 1-64 letters, digits, '-', '_' or '.'");
+  if (!have_memory)
+    return bad("missing <memory>");
+  if (def.memory_bytes < guest_page_size)
+    return bad("<memory> must be at least 4 KiB");
+  def.memory_bytes = (def.memory_bytes + guest_page_size - 1)
+                     / guest_page_size * guest_page_size;
+  if (def.working_set_bytes > def.memory_bytes)
+    return bad("<workload working-set> is larger than <memory>");
+  if (def.uuid.empty())
+    def.uuid = crypto::random_uuid();
+  return def;
+}
+
+std::string to_xml(const domain_definition& def) {
+  pugi::xml_document doc;
+  auto root = doc.append_child("domain");
+  root.append_attribute("type") = def.type.c_str();
+  root.append_child("name").text() = def.name.c_str();
+  root.append_child("uuid").text() = def.uuid.c_str();
+  auto mem = root.append_child("memory");
+  mem.append_attribute("unit") = "KiB";
+  mem.text() = static_cast<unsigned long long>(def.memory_bytes / 1024);
+  root.append_child("vcpu").text() = def.vcpus;
+  if (!def.kernel.empty() || !def.cmdline.empty()) {
+    auto os = root.append_child("os");
+    if (!def.kernel.empty())
+      os.append_child("kernel").text() = def.kernel.c_str();
+    if (!def.cmdline.empty())
+      os.append_child("cmdline").text() = def.cmdline.c_str();
+  }
+  if (def.dirty_rate_mibps > 0 || def.working_set_bytes > 0) {
+    auto wl = root.append_child("workload");
+    std::ostringstream rate;
+    rate << def.dirty_rate_mibps;
+    wl.append_attribute("dirty-rate") = rate.str().c_str();
+    if (def.working_set_bytes > 0) {
+      std::ostringstream ws;
+      ws << static_cast<double>(def.working_set_bytes) / (1024.0 * 1024.0);
+      wl.append_attribute("working-set") = ws.str().c_str();
+    }
+  }
+  std::ostringstream os;
+  doc.save(os, "  ", pugi::format_indent | pugi::format_no_declaration);
+  return os.str();
+}
+
+} // namespace ferry

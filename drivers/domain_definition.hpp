@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/expected.hpp>
+
+namespace ferry {
+
+/// Guest page size used for dirty tracking and the test stream format.
+constexpr uint64_t guest_page_size = 4096;
+
+/// A domain as defined by the subset of libvirt's domain XML ferry accepts
+/// (DESIGN §4). Plain data; drivers validate what is specific to them.
+struct domain_definition {
+  std::string type;          ///< `test` or `qemu` (the `type` attribute).
+  std::string name;          ///< 1-64 of [A-Za-z0-9_.-].
+  std::string uuid;          ///< RFC 4122 text form, lowercase.
+  uint64_t memory_bytes = 0; ///< Multiple of the page size.
+  uint32_t vcpus = 1;
+  /// `<workload dirty-rate='MiB/s' working-set='MiB'/>`: how fast the guest
+  /// writes memory and over how much of it. 0 working set = all of RAM.
+  double dirty_rate_mibps = 0;
+  uint64_t working_set_bytes = 0;
+  /// `<os><kernel>PATH</kernel><cmdline>…</cmdline></os>` (QEMU).
+  std::string kernel;
+  std::string cmdline;
+
+  /// Working set in pages, clamped to RAM.
+  uint64_t working_set_pages() const;
+};
+
+/// Largest guest ferry accepts (sanity bound on hostile XML).
+constexpr uint64_t max_memory_bytes = uint64_t{64} << 30;
+
+/// Parses and validates domain XML. Unknown elements and attributes are
+/// errors, not silently dropped. A missing UUID is generated.
+caf::expected<domain_definition> parse_domain_xml(const std::string& xml);
+
+/// Writes `def` back as XML that `parse_domain_xml` accepts.
+std::string to_xml(const domain_definition& def);
+
+/// True for names ferry accepts: 1-64 of [A-Za-z0-9_.-], not starting with '.'.
+bool valid_domain_name(const std::string& name);
+
+} // namespace ferry

@@ -1,0 +1,408 @@
+#include "drivers/test/hv/migration.hpp"
+
+#include <chrono>
+
+#include "drivers/test/hv/stream_format.hpp"
+
+namespace ferry::testhv {
+
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+uint64_t ms_since(clock_type::time_point t) {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t)
+      .count());
+}
+
+} // namespace
+
+const char* to_string(mig_status s) {
+  switch (s) {
+    case mig_status::none: return "none";
+    case mig_status::setup: return "setup";
+    case mig_status::active: return "active";
+    case mig_status::device: return "device";
+    case mig_status::completed: return "completed";
+    case mig_status::failed: return "failed";
+    case mig_status::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+// -- migration ----------------------------------------------------------------
+
+migration::migration(guest_ptr g, status_callback cb)
+  : guest_(std::move(g)), callback_(std::move(cb)) {
+  stats_.total_bytes = guest_->ram_bytes();
+}
+
+migration::~migration() {
+  join();
+}
+
+void migration::launch(std::function<void()> body) {
+  thread_ = std::thread{std::move(body)};
+}
+
+mig_stats migration::stats() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return stats_;
+}
+
+bool migration::finished() const {
+  auto s = status();
+  return s == mig_status::completed || s == mig_status::failed
+         || s == mig_status::cancelled;
+}
+
+void migration::cancel() {
+  cancelled_ = true;
+  if (channel_)
+    channel_->abort();
+}
+
+void migration::join() {
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void migration::set_status(mig_status s, std::string error) {
+  if (s == mig_status::failed && cancelled_)
+    s = mig_status::cancelled;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stats_.status = s;
+    if (!error.empty())
+      stats_.error = std::move(error);
+  }
+  if (callback_)
+    callback_(s);
+}
+
+// -- outgoing_migration -------------------------------------------------------
+
+outgoing_migration::outgoing_migration(guest_ptr g, mig_params params,
+                                       status_callback cb)
+  : migration(std::move(g), std::move(cb)), params_(params) {
+  buf_.resize(5 + stream::max_batch * (8 + guest_page_size));
+}
+
+outgoing_migration::~outgoing_migration() {
+  cancel();
+  join();
+}
+
+void outgoing_migration::set_params(const mig_params& p) {
+  std::lock_guard<std::mutex> guard{params_mtx_};
+  params_ = p;
+}
+
+mig_params outgoing_migration::params() const {
+  std::lock_guard<std::mutex> guard{params_mtx_};
+  return params_;
+}
+
+void outgoing_migration::start(channel_ptr ch, std::string preamble) {
+  channel_ = std::move(ch);
+  update([&](mig_stats& s) {
+    s.status = mig_status::setup;
+    s.was_running = guest_->running();
+  });
+  launch([this, p = std::move(preamble)]() mutable { run(std::move(p)); });
+}
+
+bool outgoing_migration::write(const void* data, size_t len) {
+  if (!channel_->write_all(data, len))
+    return false;
+  update([&](mig_stats& s) { s.transferred_bytes += len; });
+  return true;
+}
+
+void outgoing_migration::throttle_bandwidth(uint64_t bytes_so_far,
+                                            clock_type::time_point since) {
+  auto limit = params().max_bandwidth;
+  if (limit == 0)
+    return;
+  auto due = since
+             + std::chrono::microseconds(bytes_so_far * 1000000 / limit);
+  while (clock_type::now() < due && !cancelled_)
+    std::this_thread::sleep_for(
+      std::min<clock_type::duration>(due - clock_type::now(),
+                                     std::chrono::milliseconds{50}));
+}
+
+bool outgoing_migration::send_pass(uint64_t* pass_bytes) {
+  uint64_t cursor = 0;
+  uint64_t pfns[stream::max_batch];
+  auto start = clock_type::now();
+  *pass_bytes = 0;
+  for (;;) {
+    if (cancelled_)
+      return false;
+    auto n = guest_->take_dirty(&cursor, pfns, stream::max_batch);
+    if (n == 0)
+      return true;
+    char* p = buf_.data();
+    *p++ = stream::rec_pages;
+    stream::put_u32(p, static_cast<uint32_t>(n));
+    p += 4;
+    for (size_t i = 0; i < n; ++i, p += 8)
+      stream::put_u64(p, pfns[i]);
+    {
+      std::lock_guard<std::mutex> guard{guest_->ram_mutex()};
+      for (size_t i = 0; i < n; ++i, p += guest_page_size)
+        guest_->read_page(pfns[i], p);
+    }
+    auto len = static_cast<size_t>(p - buf_.data());
+    if (!write(buf_.data(), len))
+      return false;
+    *pass_bytes += len;
+    update([&](mig_stats& s) {
+      s.remaining_bytes = s.remaining_bytes > n * guest_page_size
+                            ? s.remaining_bytes - n * guest_page_size
+                            : 0;
+    });
+    throttle_bandwidth(*pass_bytes, start);
+  }
+}
+
+void outgoing_migration::run(std::string preamble) {
+  auto t0 = clock_type::now();
+  auto fail = [&](const std::string& why) {
+    update([&](mig_stats& s) { s.total_time_ms = ms_since(t0); });
+    channel_->abort(); // the receiver sees EOF now, not after a timeout
+    set_status(mig_status::failed, why);
+  };
+  char header[stream::header_size];
+  std::memcpy(header, stream::magic, 8);
+  stream::put_u64(header + 8, guest_->ram_bytes());
+  stream::put_u32(header + 16, static_cast<uint32_t>(guest_page_size));
+  stream::put_u32(header + 20, 0);
+  if ((!preamble.empty() && !write(preamble.data(), preamble.size()))
+      || !write(header, sizeof(header)))
+    return fail(channel_->error());
+  bool was_running = stats().was_running;
+  if (!params().live && guest_->running()) {
+    update([&](mig_stats& s) { s.paused_at_ms = unix_ms(); });
+    guest_->pause();
+  }
+  guest_->mark_all_dirty();
+  set_status(mig_status::active);
+  uint64_t best_remaining = UINT64_MAX;
+  auto best_at = clock_type::now();
+  double bandwidth = 0; // bytes/s measured over the last pass
+  for (uint64_t iteration = 0;; ++iteration) {
+    auto p = params();
+    auto dirty = guest_->dirty_count();
+    auto remaining = dirty * guest_page_size;
+    auto expected_ms = bandwidth > 0
+                         ? static_cast<uint64_t>(remaining * 1000 / bandwidth)
+                         : UINT64_MAX;
+    update([&](mig_stats& s) {
+      s.remaining_bytes = remaining;
+      s.iteration = iteration;
+      s.expected_downtime_ms = expected_ms == UINT64_MAX ? 0 : expected_ms;
+    });
+    if (!guest_->running())
+      break; // Not live (or paused meanwhile): one pass sends everything.
+    if (iteration > 0 && expected_ms <= p.downtime_limit_ms)
+      break;
+    // Progress means a new low at least 10% below the previous one; a
+    // remaining count that wobbles near a plateau is a stall.
+    if (remaining < best_remaining - best_remaining / 10
+        || best_remaining == UINT64_MAX) {
+      best_remaining = remaining;
+      best_at = clock_type::now();
+    } else if (p.progress_timeout_ms > 0
+               && ms_since(best_at) > p.progress_timeout_ms) {
+      if (!p.auto_converge || guest_->throttle() >= 99) {
+        auto mib = remaining / (1024 * 1024);
+        return fail("migration is not converging: " + std::to_string(mib)
+                    + " MiB still dirty after " + std::to_string(iteration)
+                    + " passes at " + std::to_string(static_cast<uint64_t>(
+                        bandwidth / (1024 * 1024)))
+                    + " MiB/s; raise the downtime limit or bandwidth, or use "
+                      "--auto-converge");
+      }
+      auto next = guest_->throttle() == 0 ? 30u : guest_->throttle() + 20u;
+      guest_->set_throttle(next);
+      update([&](mig_stats& s) { s.throttle = guest_->throttle(); });
+      best_at = clock_type::now();
+      best_remaining = remaining;
+    }
+    auto pass_start = clock_type::now();
+    auto written_before = guest_->pages_written();
+    uint64_t pass_bytes = 0;
+    if (!send_pass(&pass_bytes))
+      return fail(channel_->error());
+    char rec[5];
+    rec[0] = stream::rec_iteration;
+    stream::put_u32(rec + 1, static_cast<uint32_t>(iteration));
+    if (!write(rec, sizeof(rec)))
+      return fail(channel_->error());
+    auto secs = std::chrono::duration<double>(clock_type::now() - pass_start)
+                  .count();
+    if (secs > 0) {
+      bandwidth = static_cast<double>(pass_bytes) / secs;
+      auto dirtied = guest_->pages_written() - written_before;
+      update([&](mig_stats& s) {
+        s.mbps = bandwidth / (1024 * 1024);
+        s.dirty_pages_rate = static_cast<uint64_t>(dirtied / secs);
+      });
+    }
+  }
+  // Stop-and-copy.
+  set_status(mig_status::device);
+  auto pause_start = clock_type::now();
+  if (guest_->running()) {
+    update([&](mig_stats& s) { s.paused_at_ms = unix_ms(); });
+    guest_->pause();
+  }
+  uint64_t last_bytes = 0;
+  if (!send_pass(&last_bytes))
+    return fail(channel_->error());
+  char done[1 + 1 + 32];
+  done[0] = stream::rec_complete;
+  done[1] = was_running ? 1 : 0;
+  auto digest = guest_->digest();
+  std::memcpy(done + 2, digest.data(), 32);
+  if (!write(done, sizeof(done)))
+    return fail(channel_->error());
+  char verdict = 0;
+  if (!channel_->read_exact(&verdict, 1))
+    return fail("no verdict from the destination: " + channel_->error());
+  if (verdict != stream::reply_ok)
+    return fail("the destination rejected the migration stream (digest "
+                "mismatch)");
+  update([&](mig_stats& s) {
+    s.remaining_bytes = 0;
+    s.downtime_ms = ms_since(pause_start);
+    s.total_time_ms = ms_since(t0);
+  });
+  set_status(mig_status::completed);
+}
+
+// -- incoming_migration -------------------------------------------------------
+
+incoming_migration::incoming_migration(guest_ptr g, status_callback cb)
+  : migration(std::move(g), std::move(cb)) {
+}
+
+incoming_migration::~incoming_migration() {
+  cancel();
+  join();
+}
+
+void incoming_migration::start(channel_ptr ch) {
+  channel_ = std::move(ch);
+  set_status(mig_status::active);
+  launch([this] { run(); });
+}
+
+bool incoming_migration::fail(const std::string& why) {
+  channel_->abort(); // the sender sees the failure now, not after a timeout
+  set_status(mig_status::failed, why);
+  return false;
+}
+
+void incoming_migration::run() {
+  char header[stream::header_size];
+  if (!channel_->read_exact(header, sizeof(header))) {
+    fail(channel_->error());
+    return;
+  }
+  if (std::memcmp(header, stream::magic, 8) != 0) {
+    fail("not a ferry test-hypervisor migration stream");
+    return;
+  }
+  if (stream::get_u64(header + 8) != guest_->ram_bytes()
+      || stream::get_u32(header + 16) != guest_page_size) {
+    fail("stream geometry does not match the incoming domain");
+    return;
+  }
+  std::vector<char> pages(stream::max_batch * guest_page_size);
+  std::vector<char> pfn_bytes(stream::max_batch * 8);
+  auto received = [this](size_t n) {
+    update([&](mig_stats& s) { s.transferred_bytes += n; });
+  };
+  received(sizeof(header));
+  for (;;) {
+    char kind = 0;
+    if (!channel_->read_exact(&kind, 1)) {
+      fail(channel_->error());
+      return;
+    }
+    if (kind == stream::rec_pages) {
+      char cnt[4];
+      if (!channel_->read_exact(cnt, 4)) {
+        fail(channel_->error());
+        return;
+      }
+      auto n = stream::get_u32(cnt);
+      if (n == 0 || n > stream::max_batch) {
+        fail("corrupt migration stream: batch of " + std::to_string(n));
+        return;
+      }
+      if (!channel_->read_exact(pfn_bytes.data(), n * 8)
+          || !channel_->read_exact(pages.data(), n * guest_page_size)) {
+        fail(channel_->error());
+        return;
+      }
+      std::lock_guard<std::mutex> guard{guest_->ram_mutex()};
+      for (uint32_t i = 0; i < n; ++i) {
+        auto pfn = stream::get_u64(pfn_bytes.data() + i * 8);
+        if (pfn >= guest_->pages()) {
+          fail("corrupt migration stream: page " + std::to_string(pfn)
+               + " beyond RAM");
+          return;
+        }
+        guest_->write_page(pfn, pages.data() + i * guest_page_size);
+      }
+      received(5 + n * (8 + guest_page_size));
+    } else if (kind == stream::rec_iteration) {
+      char it[4];
+      if (!channel_->read_exact(it, 4)) {
+        fail(channel_->error());
+        return;
+      }
+      auto iteration = stream::get_u32(it);
+      update([&](mig_stats& s) { s.iteration = iteration + 1; });
+      received(5);
+    } else if (kind == stream::rec_complete) {
+      char rest[1 + 32];
+      if (!channel_->read_exact(rest, sizeof(rest))) {
+        fail(channel_->error());
+        return;
+      }
+      received(1 + sizeof(rest));
+      update([&](mig_stats& s) { s.was_running = rest[0] != 0; });
+      set_status(mig_status::device);
+      auto ok = guest_->digest() == std::string(rest + 1, 32);
+      char verdict = ok ? stream::reply_ok : stream::reply_rejected;
+      if (!channel_->write_all(&verdict, 1)) {
+        fail("cannot send the verdict: " + channel_->error());
+        return;
+      }
+      if (!ok) {
+        fail("digest mismatch: the received RAM differs from the source's");
+        return;
+      }
+      set_status(mig_status::completed);
+      return;
+    } else {
+      fail("corrupt migration stream: unknown record type "
+           + std::to_string(static_cast<int>(static_cast<unsigned char>(kind))));
+      return;
+    }
+  }
+}
+
+} // namespace ferry::testhv

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "drivers/test/hv/channel.hpp"
+#include "drivers/test/hv/guest.hpp"
+#include "drivers/test/hv/migration_stats.hpp"
+
+namespace ferry::testhv {
+
+/// Called from the migration thread whenever the status changes.
+using status_callback = std::function<void(mig_status)>;
+
+/// Base of both directions: a worker thread, a status and statistics that
+/// other threads read, and cancellation.
+class migration {
+public:
+  virtual ~migration();
+
+  mig_stats stats() const;
+  mig_status status() const {
+    return stats().status;
+  }
+  /// Aborts the transfer; the thread ends with `cancelled`.
+  void cancel();
+  /// True once the thread has ended (completed, failed or cancelled).
+  bool finished() const;
+  /// Waits for the thread to end.
+  void join();
+
+protected:
+  migration(guest_ptr g, status_callback cb);
+  void launch(std::function<void()> body);
+  void set_status(mig_status s, std::string error = {});
+  template <class F>
+  void update(F&& f) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    f(stats_);
+  }
+
+  guest_ptr guest_;
+  channel_ptr channel_;
+  std::atomic<bool> cancelled_{false};
+
+private:
+  status_callback callback_;
+  mutable std::mutex mtx_;
+  mig_stats stats_;
+  std::thread thread_;
+};
+
+/// The sending side: pre-copy passes over dirty pages, stop-and-copy,
+/// digest, and the receiver's verdict.
+class outgoing_migration : public migration {
+public:
+  outgoing_migration(guest_ptr g, mig_params params, status_callback cb);
+  ~outgoing_migration() override;
+
+  /// Starts the thread over a connected channel. `preamble` bytes (e.g. a
+  /// direct migration's definition) are written before the header.
+  void start(channel_ptr ch, std::string preamble = {});
+
+  /// Changes bandwidth or downtime limit while running.
+  void set_params(const mig_params& p);
+
+private:
+  void run(std::string preamble);
+  bool send_pass(uint64_t* pass_bytes);
+  bool write(const void* data, size_t len);
+  void throttle_bandwidth(uint64_t bytes_so_far,
+                          std::chrono::steady_clock::time_point since);
+  mig_params params() const;
+
+  mutable std::mutex params_mtx_;
+  mig_params params_;
+  std::vector<char> buf_; ///< One batch: bounded by max_batch pages.
+};
+
+/// The receiving side: writes pages into a paused guest and verifies the
+/// final digest before answering `K`.
+class incoming_migration : public migration {
+public:
+  incoming_migration(guest_ptr g, status_callback cb);
+  ~incoming_migration() override;
+
+  void start(channel_ptr ch);
+
+private:
+  void run();
+  bool fail(const std::string& why);
+};
+
+} // namespace ferry::testhv

@@ -1,0 +1,6 @@
+#pragma once
+
+#include "messages/domain.hpp"
+#include "messages/error.hpp"
+#include "messages/lifecycle.hpp"
+#include "messages/session.hpp"

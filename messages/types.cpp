@@ -1,0 +1,34 @@
+#include "messages/types.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include "messages/all.hpp"
+
+namespace ferry {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_error_category(caf::atom("ferry"),
+                         [](uint8_t code, caf::atom_value,
+                            const caf::message& ctx) -> std::string {
+                           return std::string{to_string(
+                                    static_cast<errc>(code))}
+                                  + ": " + to_string(ctx);
+                         });
+  cfg.add_message_type<domain_info>("ferry.domain_info");
+  cfg.add_message_type<std::vector<domain_info>>("ferry.domain_info_list");
+  cfg.add_message_type<driver_info>("ferry.driver_info");
+  cfg.add_message_type<node_info>("ferry.node_info");
+  cfg.add_message_type<domain_digest>("ferry.domain_digest");
+  cfg.add_message_type<list_domains>("ferry.list_domains");
+  cfg.add_message_type<define_domain>("ferry.define_domain");
+  cfg.add_message_type<domain_op>("ferry.domain_op");
+  cfg.add_message_type<domain_query>("ferry.domain_query");
+  cfg.add_message_type<get_node_info>("ferry.get_node_info");
+  cfg.add_message_type<hello>("ferry.hello");
+  cfg.add_message_type<challenge>("ferry.challenge");
+  cfg.add_message_type<proof>("ferry.proof");
+  cfg.add_message_type<welcome>("ferry.welcome");
+  cfg.add_message_type<std::vector<role>>("ferry.role_list");
+}
+
+} // namespace ferry
