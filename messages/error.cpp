@@ -61,6 +61,9 @@ std::string sec_text(caf::sec code, const caf::message& ctx) {
       return "the peer speaks another protocol version";
     case caf::sec::no_actor_published_at_port:
       return "no ferry agent listens at that address";
+    case caf::sec::disconnect_during_handshake:
+      return "the agent closed the connection during the handshake (wrong "
+             "transport, or a certificate it does not trust)";
     case caf::sec::unexpected_message:
       return "the peer did not understand the request";
     default:

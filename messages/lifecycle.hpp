@@ -58,22 +58,34 @@ typename Inspector::result_type inspect(Inspector& f, domain_op& x) {
   return f(caf::meta::type_name("ferry.domain_op"), x.verb, x.name);
 }
 
-/// What a query asks for about one domain.
-enum class domain_query_kind : uint8_t {
-  info = 0, ///< -> domain_info
-  xml,      ///< -> std::string
-  digest,   ///< -> domain_digest
-};
-
-/// `dominfo|dumpxml|domdigest DOM`.
-struct domain_query {
-  domain_query_kind kind = domain_query_kind::info;
+/// `dominfo DOM` -> domain_info.
+struct get_domain_info {
   std::string name;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, domain_query& x) {
-  return f(caf::meta::type_name("ferry.domain_query"), x.kind, x.name);
+typename Inspector::result_type inspect(Inspector& f, get_domain_info& x) {
+  return f(caf::meta::type_name("ferry.get_domain_info"), x.name);
+}
+
+/// `dumpxml DOM` -> std::string.
+struct get_domain_xml {
+  std::string name;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_domain_xml& x) {
+  return f(caf::meta::type_name("ferry.get_domain_xml"), x.name);
+}
+
+/// `domdigest DOM` -> domain_digest.
+struct get_domain_digest {
+  std::string name;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_domain_digest& x) {
+  return f(caf::meta::type_name("ferry.get_domain_digest"), x.name);
 }
 
 /// `nodeinfo`.
@@ -84,6 +96,20 @@ struct get_node_info {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_node_info& x) {
   return f(caf::meta::type_name("ferry.get_node_info"), x.unused);
+}
+
+} // namespace ferry
+
+namespace ferry {
+
+/// Root to driver actor: describe yourself for `nodeinfo`.
+struct get_driver_info {
+  bool unused = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_driver_info& x) {
+  return f(caf::meta::type_name("ferry.get_driver_info"), x.unused);
 }
 
 } // namespace ferry

@@ -22,8 +22,11 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<list_domains>("ferry.list_domains");
   cfg.add_message_type<define_domain>("ferry.define_domain");
   cfg.add_message_type<domain_op>("ferry.domain_op");
-  cfg.add_message_type<domain_query>("ferry.domain_query");
+  cfg.add_message_type<get_domain_info>("ferry.get_domain_info");
+  cfg.add_message_type<get_domain_xml>("ferry.get_domain_xml");
+  cfg.add_message_type<get_domain_digest>("ferry.get_domain_digest");
   cfg.add_message_type<get_node_info>("ferry.get_node_info");
+  cfg.add_message_type<get_driver_info>("ferry.get_driver_info");
   cfg.add_message_type<hello>("ferry.hello");
   cfg.add_message_type<challenge>("ferry.challenge");
   cfg.add_message_type<proof>("ferry.proof");

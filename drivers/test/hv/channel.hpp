@@ -47,6 +47,11 @@ public:
   int fd() const {
     return fd_;
   }
+  /// Changes the bound on each wait (e.g. short for a handshake, long for
+  /// the transfer that follows).
+  void set_timeout_ms(int ms) {
+    timeout_ms_ = ms;
+  }
 
 private:
   bool wait(short events);

@@ -110,13 +110,13 @@ mig_params outgoing_migration::params() const {
   return params_;
 }
 
-void outgoing_migration::start(channel_ptr ch, std::string preamble) {
+void outgoing_migration::start(channel_ptr ch, bool send_go) {
   channel_ = std::move(ch);
   update([&](mig_stats& s) {
     s.status = mig_status::setup;
     s.was_running = guest_->running();
   });
-  launch([this, p = std::move(preamble)]() mutable { run(std::move(p)); });
+  launch([this, send_go] { run(send_go); });
 }
 
 bool outgoing_migration::write(const void* data, size_t len) {
@@ -174,7 +174,7 @@ bool outgoing_migration::send_pass(uint64_t* pass_bytes) {
   }
 }
 
-void outgoing_migration::run(std::string preamble) {
+void outgoing_migration::run(bool send_go) {
   auto t0 = clock_type::now();
   auto fail = [&](const std::string& why) {
     update([&](mig_stats& s) { s.total_time_ms = ms_since(t0); });
@@ -186,8 +186,7 @@ void outgoing_migration::run(std::string preamble) {
   stream::put_u64(header + 8, guest_->ram_bytes());
   stream::put_u32(header + 16, static_cast<uint32_t>(guest_page_size));
   stream::put_u32(header + 20, 0);
-  if ((!preamble.empty() && !write(preamble.data(), preamble.size()))
-      || !write(header, sizeof(header)))
+  if (!write(header, sizeof(header)))
     return fail(channel_->error());
   bool was_running = stats().was_running;
   if (!params().live && guest_->running()) {
@@ -282,6 +281,8 @@ void outgoing_migration::run(std::string preamble) {
   if (verdict != stream::reply_ok)
     return fail("the destination rejected the migration stream (digest "
                 "mismatch)");
+  if (send_go && !channel_->write_all(&stream::reply_go, 1))
+    return fail("cannot confirm to the destination: " + channel_->error());
   update([&](mig_stats& s) {
     s.remaining_bytes = 0;
     s.downtime_ms = ms_since(pause_start);
@@ -301,10 +302,10 @@ incoming_migration::~incoming_migration() {
   join();
 }
 
-void incoming_migration::start(channel_ptr ch) {
+void incoming_migration::start(channel_ptr ch, bool await_go) {
   channel_ = std::move(ch);
   set_status(mig_status::active);
-  launch([this] { run(); });
+  launch([this, await_go] { run(await_go); });
 }
 
 bool incoming_migration::fail(const std::string& why) {
@@ -313,7 +314,7 @@ bool incoming_migration::fail(const std::string& why) {
   return false;
 }
 
-void incoming_migration::run() {
+void incoming_migration::run(bool await_go) {
   char header[stream::header_size];
   if (!channel_->read_exact(header, sizeof(header))) {
     fail(channel_->error());
@@ -393,6 +394,11 @@ void incoming_migration::run() {
       }
       if (!ok) {
         fail("digest mismatch: the received RAM differs from the source's");
+        return;
+      }
+      char go = 0;
+      if (await_go && (!channel_->read_exact(&go, 1) || go != stream::reply_go)) {
+        fail("outcome unknown: the source did not confirm after the verdict");
         return;
       }
       set_status(mig_status::completed);

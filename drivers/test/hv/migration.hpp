@@ -59,15 +59,20 @@ public:
   outgoing_migration(guest_ptr g, mig_params params, status_callback cb);
   ~outgoing_migration() override;
 
-  /// Starts the thread over a connected channel. `preamble` bytes (e.g. a
-  /// direct migration's definition) are written before the header.
-  void start(channel_ptr ch, std::string preamble = {});
+  /// Starts the thread over a connected, already authenticated channel.
+  /// With `send_go`, the sender answers the receiver's verdict with `G`
+  /// (direct migration: the receiver resumes only after it, so a lost
+  /// verdict never leaves two running copies).
+  void start(channel_ptr ch, bool send_go = false);
 
   /// Changes bandwidth or downtime limit while running.
   void set_params(const mig_params& p);
+  mig_params current_params() const {
+    return params();
+  }
 
 private:
-  void run(std::string preamble);
+  void run(bool send_go);
   bool send_pass(uint64_t* pass_bytes);
   bool write(const void* data, size_t len);
   void throttle_bandwidth(uint64_t bytes_so_far,
@@ -86,10 +91,12 @@ public:
   incoming_migration(guest_ptr g, status_callback cb);
   ~incoming_migration() override;
 
-  void start(channel_ptr ch);
+  /// Starts receiving. With `await_go` the receiver expects the sender's
+  /// `G` after its verdict and reports failure ("outcome unknown") without.
+  void start(channel_ptr ch, bool await_go = false);
 
 private:
-  void run();
+  void run(bool await_go);
   bool fail(const std::string& why);
 };
 

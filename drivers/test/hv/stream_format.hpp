@@ -13,6 +13,8 @@ namespace ferry::testhv {
 ///              'I' u32 iteration            (end of a pre-copy pass)
 ///              'C' u8 was_running | 32-byte SHA-256 of the final RAM
 ///     reply    'K' (digest verified) or 'X' (rejected), receiver to sender
+///     go       'G', sender to receiver, direct migration only: the sender
+///              has seen 'K' and gives up its copy
 ///
 /// The reply travels back on the same channel, which is why tunnelled
 /// migration needs a bidirectional pump, as QEMU's return path does.
@@ -26,6 +28,7 @@ constexpr char rec_iteration = 'I';
 constexpr char rec_complete = 'C';
 constexpr char reply_ok = 'K';
 constexpr char reply_rejected = 'X';
+constexpr char reply_go = 'G';
 
 inline void put_u32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i)

@@ -1,0 +1,156 @@
+#include "actors/agent_root.hpp"
+
+#include <memory>
+#include <set>
+
+#include <unistd.h>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/result.hpp>
+
+#include "actors/driver_actor.hpp"
+#include "actors/gatekeeper.hpp"
+#include "messages/all.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<agent_root_state>*;
+
+constexpr auto driver_open_timeout = std::chrono::seconds{120};
+constexpr auto publish_timeout = std::chrono::seconds{10};
+constexpr auto info_timeout = std::chrono::seconds{10};
+
+void report(self_ptr self, const caf::error& err, uint16_t port) {
+  if (self->state.on_ready) {
+    auto cb = std::move(self->state.on_ready);
+    self->state.on_ready = nullptr;
+    cb(err, port);
+  }
+  if (err)
+    self->quit(err);
+}
+
+void publish(self_ptr self) {
+  auto& st = self->state;
+  st.gatekeeper = self->spawn<caf::linked>(gatekeeper_actor, st.settings,
+                                           st.id, st.drivers,
+                                           caf::actor_cast<caf::actor>(self));
+  auto& sys = self->system();
+  auto mm = st.settings.insecure_tcp ? sys.middleman().actor_handle()
+                                     : sys.openssl_manager().actor_handle();
+  auto ptr = caf::actor_cast<caf::strong_actor_ptr>(st.gatekeeper);
+  self
+    ->request(mm, publish_timeout, caf::publish_atom::value,
+              st.settings.listen.port, std::move(ptr), std::set<std::string>{},
+              st.settings.listen.host, true)
+    .then(
+      [self](uint16_t port) {
+        self->state.serving = true;
+        FERRY_INFO("root", "serving at " << self->state.settings.uri());
+        report(self, caf::none, port);
+      },
+      [self](caf::error& err) {
+        report(self, make_error(errc::config_error,
+                                "cannot listen on "
+                                  + self->state.settings.listen.to_string()
+                                  + ": " + error_text(err)),
+               0);
+      });
+}
+
+} // namespace
+
+caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
+                         agent_settings settings, identity_ptr id,
+                         ready_callback on_ready) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.id = std::move(id);
+  st.on_ready = std::move(on_ready);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    for (auto& [name, drv] : self->state.drivers) {
+      if (drv.address() != msg.source)
+        continue;
+      auto why = msg.reason ? error_text(msg.reason) : "exited";
+      if (!self->state.serving) {
+        report(self, make_error(errc::config_error,
+                                "driver " + name + " failed to start: " + why),
+               0);
+      } else {
+        FERRY_ERROR("root", "driver " << name << " stopped: " << why);
+        self->quit(msg.reason);
+      }
+      return;
+    }
+  });
+  for (auto& name : st.settings.drivers) {
+    auto drv = self->spawn<caf::detached + caf::linked>(driver_actor, name,
+                                                        st.settings);
+    self->monitor(drv);
+    st.drivers.emplace(name, drv);
+  }
+  st.drivers_pending = st.drivers.size();
+  for (auto& [name, drv] : st.drivers) {
+    self->request(drv, driver_open_timeout, get_driver_info{})
+      .then(
+        [self](const driver_info& info) {
+          FERRY_INFO("root", "driver " << info.name << " ready"
+                                       << (info.hypervisor_uri.empty()
+                                             ? ""
+                                             : ", hypervisor at "
+                                                 + info.hypervisor_uri));
+          if (--self->state.drivers_pending == 0)
+            publish(self);
+        },
+        [](caf::error&) {
+          // The down handler reports why the driver is gone.
+        });
+  }
+  return {
+    [self](const get_node_info&) -> caf::result<node_info> {
+      auto rp = self->make_response_promise<node_info>();
+      auto info = std::make_shared<node_info>();
+      auto& st = self->state;
+      info->agent_name = st.settings.name;
+      char host[256] = {};
+      ::gethostname(host, sizeof(host) - 1);
+      info->hostname = host;
+      info->version = FERRY_VERSION;
+      info->listen = st.settings.uri();
+      auto remaining = std::make_shared<size_t>(st.drivers.size() + 1);
+      auto done = [rp, info, remaining]() mutable {
+        if (--*remaining == 0)
+          rp.deliver(*info);
+      };
+      self->request(st.gatekeeper, info_timeout, get_node_info{})
+        .then([info, done](uint32_t sessions) mutable {
+          info->sessions = sessions;
+          done();
+        },
+              [done](caf::error&) mutable { done(); });
+      for (auto& [name, drv] : st.drivers) {
+        self->request(drv, info_timeout, get_driver_info{})
+          .then(
+            [info, done](const driver_info& d) mutable {
+              info->drivers.push_back(d);
+              done();
+            },
+            [info, done, name = name](caf::error& err) mutable {
+              driver_info d;
+              d.name = name;
+              d.hypervisor_uri = "unavailable: " + error_text(err);
+              info->drivers.push_back(d);
+              done();
+            });
+      }
+      return rp;
+    },
+  };
+}
+
+} // namespace ferry

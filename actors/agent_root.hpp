@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "config/agent_settings.hpp"
+#include "transport/identity.hpp"
+
+namespace ferry {
+
+/// Called once: `none` when the agent serves, or why it cannot.
+using ready_callback = std::function<void(const caf::error&, uint16_t port)>;
+
+struct agent_root_state {
+  agent_settings settings;
+  identity_ptr id;
+  std::map<std::string, caf::actor> drivers;
+  caf::actor gatekeeper;
+  size_t drivers_pending = 0;
+  ready_callback on_ready;
+  bool serving = false;
+  static inline const char* name = "ferry.root";
+};
+
+/// The agent's root actor. Startup:
+///
+///     spawn driver actors ──(each opens its hypervisor)──> all ready?
+///        └─ no: report the error and quit
+///        └─ yes: spawn gatekeeper, publish it (TLS or TCP) ──> ready
+///
+/// Afterwards it answers node-wide requests (nodeinfo) and takes every
+/// child down with it on shutdown (they are linked).
+caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
+                         agent_settings settings, identity_ptr id,
+                         ready_callback on_ready);
+
+} // namespace ferry

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "drivers/driver.hpp"
+
+namespace ferry {
+
+struct agent_settings;
+
+/// State of a driver actor: the driver it serialises access to.
+struct driver_actor_state {
+  std::shared_ptr<driver> drv;
+  static inline const char* name = "ferry.driver";
+};
+
+/// One actor per driver. It owns the driver's domain table and runs every
+/// lifecycle operation in order. It is spawned `detached` because driver
+/// calls block on the hypervisor (QMP round trips, RAM digests) and blocking
+/// work must never occupy CAF's scheduler threads.
+///
+/// Handles: list_domains, define_domain, domain_op, get_domain_info,
+/// get_domain_xml, get_domain_digest, get_driver_info, and driver_event
+/// (from the hypervisor's threads). The first message must be `open`.
+caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
+                           std::string driver_name, agent_settings settings);
+
+} // namespace ferry

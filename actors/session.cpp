@@ -1,0 +1,99 @@
+#include "actors/session.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/result.hpp>
+
+#include "messages/all.hpp"
+#include "transport/acl.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<session_state>*;
+
+/// Returns an error if the session's identity lacks `needed`.
+caf::error check(self_ptr self, role needed, const char* what) {
+  ++self->state.requests;
+  auto& b = self->state.bind;
+  if (acl::has(b.roles, needed))
+    return caf::none;
+  ++self->state.denied;
+  FERRY_WARN("session", "denied " << what << " to '" << b.identity
+                                  << "' (needs role " << to_string(needed)
+                                  << ")");
+  return make_error(errc::permission_denied,
+                    "permission denied: '" + b.identity + "' may not " + what
+                      + " (needs role " + to_string(needed) + ")");
+}
+
+/// Hands `req` to `dest`; the reply goes straight to the original sender.
+template <class T, class Request>
+caf::result<T> forward(self_ptr self, const caf::actor& dest, Request&& req) {
+  self->delegate(dest, std::forward<Request>(req));
+  return caf::delegated<T>{};
+}
+
+} // namespace
+
+caf::behavior session_actor(caf::stateful_actor<session_state>* self,
+                            session_binding bind) {
+  self->state.bind = std::move(bind);
+  auto& b = self->state.bind;
+  self->monitor(b.client);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source == self->state.bind.client.address()) {
+      FERRY_INFO("session", "'" << self->state.bind.identity
+                                << "' disconnected after "
+                                << self->state.requests << " requests");
+      self->quit();
+    }
+  });
+  FERRY_INFO("session", "'" << b.identity << "' connected to driver "
+                            << b.driver_name);
+  auto driver = b.driver;
+  auto root = b.root;
+  return {
+    [self, driver](list_domains& req) -> caf::result<std::vector<domain_info>> {
+      if (auto err = check(self, role::read, "list domains"))
+        return err;
+      return forward<std::vector<domain_info>>(self, driver, std::move(req));
+    },
+    [self, driver](get_domain_info& req) -> caf::result<domain_info> {
+      if (auto err = check(self, role::read, "read domain info"))
+        return err;
+      return forward<domain_info>(self, driver, std::move(req));
+    },
+    [self, driver](get_domain_xml& req) -> caf::result<std::string> {
+      if (auto err = check(self, role::read, "read domain XML"))
+        return err;
+      return forward<std::string>(self, driver, std::move(req));
+    },
+    [self, driver](get_domain_digest& req) -> caf::result<domain_digest> {
+      if (auto err = check(self, role::read, "read domain digests"))
+        return err;
+      return forward<domain_digest>(self, driver, std::move(req));
+    },
+    [self, root](get_node_info& req) -> caf::result<node_info> {
+      if (auto err = check(self, role::read, "read node info"))
+        return err;
+      return forward<node_info>(self, root, std::move(req));
+    },
+    [self, driver](define_domain& req) -> caf::result<domain_info> {
+      if (auto err = check(self, role::admin, "define domains"))
+        return err;
+      return forward<domain_info>(self, driver, std::move(req));
+    },
+    [self, driver](domain_op& req) -> caf::result<domain_info> {
+      std::string what = std::string{to_string(req.verb)} + " domains";
+      if (auto err = check(self, role::admin, what.c_str()))
+        return err;
+      FERRY_INFO("session", "'" << self->state.bind.identity << "' "
+                                << to_string(req.verb) << " " << req.name);
+      return forward<domain_info>(self, driver, std::move(req));
+    },
+  };
+}
+
+} // namespace ferry

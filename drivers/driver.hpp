@@ -1,0 +1,123 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "drivers/domain_definition.hpp"
+#include "messages/domain.hpp"
+
+namespace ferry {
+
+/// Something the hypervisor did on its own, reported from any thread. The
+/// driver actor hands it back to `driver::handle_event` on its own thread.
+struct driver_event {
+  std::string kind;   ///< Hypervisor event name, e.g. `MIGRATION`.
+  std::string domain; ///< Domain it concerns, if any.
+  std::string payload; ///< The event's data as JSON text.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, driver_event& x) {
+  return f(caf::meta::type_name("ferry.driver_event"), x.kind, x.domain,
+           x.payload);
+}
+
+/// Where a driver keeps its files and how it reports events.
+struct driver_context {
+  std::string agent_name;
+  std::string state_dir; ///< This driver's own directory.
+  std::function<void(driver_event)> on_event;
+};
+
+/// One defined or active domain as the driver tracks it.
+struct domain_entry {
+  domain_definition def;
+  bool persistent = false;
+  domain_state state = domain_state::shutoff;
+  std::string job_id; ///< Migration job holding this domain, if any.
+};
+
+/// The driver interface every hypervisor fills (libvirt's model). Public
+/// calls implement what all hypervisors share: the domain table, state
+/// rules ("cannot suspend a shut-off domain"), persistent definitions
+/// written atomically under `state_dir`. Subclasses fill the `do_` hooks
+/// with what only they know: how to run, pause and inspect a guest.
+///
+/// Not thread-safe: one driver actor owns it and calls it from one thread.
+/// Calls may block on the hypervisor for a bounded time.
+class driver {
+public:
+  explicit driver(driver_context ctx);
+  virtual ~driver();
+
+  driver(const driver&) = delete;
+  driver& operator=(const driver&) = delete;
+
+  /// `test` or `qemu`.
+  virtual std::string name() const = 0;
+  /// Where the hypervisor itself can be reached (`testhv://…`), or "".
+  virtual std::string hypervisor_uri() const = 0;
+
+  /// Loads persistent definitions and starts or attaches the hypervisor.
+  caf::error open();
+  /// Stops the hypervisor side; running test guests end here.
+  void close();
+
+  std::vector<domain_info> list(bool all) const;
+  caf::expected<domain_info> define(const std::string& xml);
+  caf::error undefine(const std::string& name);
+  caf::error start(const std::string& name);
+  caf::error destroy(const std::string& name);
+  caf::error suspend(const std::string& name);
+  caf::error resume(const std::string& name);
+  caf::expected<domain_info> info(const std::string& name) const;
+  caf::expected<std::string> xml(const std::string& name) const;
+  caf::expected<domain_digest> digest(const std::string& name);
+  driver_info describe() const;
+
+  /// Applies a hypervisor event (called on the driver actor's thread).
+  virtual void handle_event(const driver_event& ev);
+
+  /// The entry for `name`, or an error naming it.
+  caf::expected<domain_entry*> find(const std::string& name);
+
+protected:
+  virtual caf::error do_open() = 0;
+  virtual void do_close() = 0;
+  /// Refuses definitions this hypervisor cannot run (wrong type, no kernel).
+  virtual caf::error check_definition(const domain_definition& def) const = 0;
+  virtual caf::error do_start(const domain_entry& dom) = 0;
+  virtual caf::error do_destroy(const domain_entry& dom) = 0;
+  virtual caf::error do_suspend(const domain_entry& dom) = 0;
+  virtual caf::error do_resume(const domain_entry& dom) = 0;
+  virtual caf::expected<domain_digest> do_digest(const domain_entry& dom) = 0;
+
+  /// Writes (or, for a transient domain, removes) the definition file.
+  caf::error persist(const domain_entry& dom);
+  /// Marks a domain shut off, dropping it if it is transient.
+  void mark_shutoff(const std::string& name);
+  /// Adds a domain created by the hypervisor or a migration.
+  domain_entry& adopt(domain_definition def, bool persistent,
+                      domain_state state);
+  domain_info to_info(const domain_entry& dom) const;
+  std::string definition_path(const std::string& name) const;
+
+  driver_context ctx_;
+  std::map<std::string, domain_entry> domains_;
+};
+
+using driver_ptr = std::unique_ptr<driver>;
+
+/// Creates the driver called `name` (`test`, `qemu`).
+caf::expected<driver_ptr> make_driver(const std::string& name,
+                                      driver_context ctx,
+                                      const struct agent_settings& settings);
+
+} // namespace ferry

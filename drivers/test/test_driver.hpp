@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <sys/types.h>
+
+#include "drivers/driver.hpp"
+#include "drivers/qmp/qmp_client.hpp"
+#include "transport/uri.hpp"
+
+namespace ferry {
+
+/// How the test driver starts its hypervisor daemon.
+struct test_driver_config {
+  std::string binary;      ///< ferry-testhv; empty = next to this program.
+  host_port listen;        ///< Direct-migration port of the daemon.
+  std::string secret_file; ///< Shared secret for direct migration.
+  std::string log_level = "info";
+};
+
+/// The `test` driver: an in-memory hypervisor like libvirt's
+/// `test:///default`, except that guests are real. It runs `ferry-testhv`
+/// as a child process (guest RAM lives there, so the agent stays small) and
+/// drives it over QMP. Running guests die with the agent; definitions
+/// persist in the state directory.
+class test_driver : public driver {
+public:
+  test_driver(driver_context ctx, test_driver_config cfg);
+  ~test_driver() override;
+
+  std::string name() const override {
+    return "test";
+  }
+  std::string hypervisor_uri() const override {
+    return uri_;
+  }
+  void handle_event(const driver_event& ev) override;
+
+  /// The QMP connection to the hypervisor (for migration operations).
+  qmp::client* hypervisor() {
+    return qmp_.get();
+  }
+  /// Shared secret for direct migration ("" if none configured).
+  const std::string& secret_file() const {
+    return cfg_.secret_file;
+  }
+
+protected:
+  caf::error do_open() override;
+  void do_close() override;
+  caf::error check_definition(const domain_definition& def) const override;
+  caf::error do_start(const domain_entry& dom) override;
+  caf::error do_destroy(const domain_entry& dom) override;
+  caf::error do_suspend(const domain_entry& dom) override;
+  caf::error do_resume(const domain_entry& dom) override;
+  caf::expected<domain_digest> do_digest(const domain_entry& dom) override;
+
+private:
+  caf::error spawn_hypervisor();
+  caf::error call(const std::string& cmd, const std::string& domain);
+
+  test_driver_config cfg_;
+  pid_t pid_ = -1;
+  std::unique_ptr<qmp::client> qmp_;
+  std::string uri_;
+  bool closing_ = false;
+};
+
+} // namespace ferry

@@ -1,0 +1,124 @@
+// ferryd: the ferry agent. One per host; see README and docs/configuration.md.
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <sys/stat.h>
+
+#include "actors/agent_root.hpp"
+#include "config/agent_options.hpp"
+#include "messages/error.hpp"
+#include "transport/caf_setup.hpp"
+#include "util/files.hpp"
+#include "util/log.hpp"
+
+using namespace ferry;
+
+namespace {
+
+int fail(const std::string& text, int code = 1) {
+  std::fprintf(stderr, "ferryd: error: %s\n", text.c_str());
+  return code;
+}
+
+/// Warns about a private key others can read (the agent still starts).
+void check_key_permissions(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0)
+    FERRY_WARN("ferryd", "private key " << path << " is readable by others "
+                                           "(mode "
+                                        << std::oct << (st.st_mode & 0777)
+                                        << "); chmod 600 it");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto cmd = parse_agent_options({argv + 1, argv + argc});
+  if (!cmd)
+    return fail(error_text(cmd.error()), 2);
+  if (cmd->exit_early) {
+    std::fputs(cmd->text.c_str(), stdout);
+    return 0;
+  }
+  auto& s = cmd->settings;
+  log::level lvl = log::level::info;
+  log::parse_level(s.log_level, lvl);
+  log::setup(lvl, "ferryd[" + s.name + "]");
+  if (auto err = files::make_dirs(s.state_dir))
+    return fail(error_text(err));
+  identity_ptr id;
+  if (!s.insecure_tcp) {
+    auto loaded = identity::load(s.tls);
+    if (!loaded)
+      return fail(error_text(loaded.error()), 2);
+    id = *loaded;
+    check_key_permissions(s.tls.key);
+    auto left = id->seconds_left();
+    if (left < 7 * 86400)
+      FERRY_WARN("ferryd", "certificate " << s.tls.cert << " expires in "
+                                          << left / 3600 << " hours");
+    FERRY_INFO("ferryd", "identity '" << id->name() << "' from " << s.tls.cert);
+  } else {
+    FERRY_WARN("ferryd", "plain TCP (--insecure-tcp): no encryption and no "
+                         "proven identities; every client is trusted");
+  }
+  // Signals are taken synchronously by the main thread only; every thread
+  // CAF starts inherits this mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config cfg;
+  configure_caf(cfg, s.tls, {s.heartbeat, s.connection_timeout});
+  caf::actor_system sys{cfg};
+  std::promise<std::pair<caf::error, uint16_t>> ready;
+  auto started = ready.get_future();
+  auto root = sys.spawn(agent_root, s, id,
+                        [&ready](const caf::error& err, uint16_t port) {
+                          ready.set_value({err, port});
+                        });
+  auto [err, port] = started.get();
+  if (err) {
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    return fail(error_text(err));
+  }
+  FERRY_INFO("ferryd", "agent " << s.name << " ready on port " << port);
+
+  caf::scoped_actor self{sys};
+  self->monitor(root);
+  bool root_alive = true;
+  for (;;) {
+    timespec tick{0, 100 * 1000 * 1000};
+    siginfo_t info{};
+    int sig = sigtimedwait(&signals, &info, &tick);
+    if (sig > 0) {
+      FERRY_INFO("ferryd", "received " << (sig == SIGTERM ? "SIGTERM"
+                                                          : "SIGINT")
+                                       << ", shutting down");
+      break;
+    }
+    self->receive([&](caf::down_msg&) { root_alive = false; },
+                  caf::after(std::chrono::milliseconds{0}) >> [] {});
+    if (!root_alive) {
+      FERRY_ERROR("ferryd", "the agent's root actor stopped");
+      return 1;
+    }
+  }
+  caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  self->wait_for(root);
+  FERRY_INFO("ferryd", "stopped");
+  return 0;
+}

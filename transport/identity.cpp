@@ -1,0 +1,251 @@
+#include "transport/identity.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "messages/error.hpp"
+#include "util/files.hpp"
+
+namespace ferry {
+
+namespace {
+
+struct bio_deleter {
+  void operator()(BIO* p) const {
+    BIO_free(p);
+  }
+};
+struct x509_deleter {
+  void operator()(X509* p) const {
+    X509_free(p);
+  }
+};
+struct pkey_deleter {
+  void operator()(EVP_PKEY* p) const {
+    EVP_PKEY_free(p);
+  }
+};
+struct store_deleter {
+  void operator()(X509_STORE* p) const {
+    X509_STORE_free(p);
+  }
+};
+struct md_ctx_deleter {
+  void operator()(EVP_MD_CTX* p) const {
+    EVP_MD_CTX_free(p);
+  }
+};
+
+using x509_ptr = std::unique_ptr<X509, x509_deleter>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
+
+std::string openssl_error() {
+  auto code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0)
+    return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof(buf));
+  return buf;
+}
+
+x509_ptr parse_cert(const std::string& pem) {
+  std::unique_ptr<BIO, bio_deleter> bio{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+  if (!bio)
+    return nullptr;
+  return x509_ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+}
+
+std::string common_name(X509* cert) {
+  auto* subject = X509_get_subject_name(cert);
+  int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (idx < 0)
+    return {};
+  auto* entry = X509_NAME_get_entry(subject, idx);
+  auto* data = X509_NAME_ENTRY_get_data(entry);
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0)
+    return {};
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+caf::error config_error(const std::string& text) {
+  return make_error(errc::config_error, text);
+}
+
+} // namespace
+
+struct identity::impl {
+  x509_ptr cert;
+  pkey_ptr key;
+  std::unique_ptr<X509_STORE, store_deleter> store;
+
+  caf::expected<std::string> verify_chain(X509* peer) const {
+    std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> ctx{
+      X509_STORE_CTX_new(), X509_STORE_CTX_free};
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), peer, nullptr) != 1)
+      return make_error(errc::internal, "cannot set up certificate check");
+    if (X509_verify_cert(ctx.get()) != 1) {
+      auto code = X509_STORE_CTX_get_error(ctx.get());
+      return make_error(errc::auth_failed,
+                        std::string{"peer certificate rejected: "}
+                          + X509_verify_cert_error_string(code));
+    }
+    auto cn = common_name(peer);
+    if (cn.empty())
+      return make_error(errc::auth_failed,
+                        "peer certificate has no common name");
+    return cn;
+  }
+};
+
+identity::identity(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+
+identity::~identity() = default;
+
+caf::expected<identity_ptr> identity::load(const tls_settings& tls) {
+  if (auto err = tls.check_complete())
+    return err;
+  auto cert_pem = files::read(tls.cert, 1 << 20);
+  if (!cert_pem)
+    return config_error("TLS certificate: " + error_text(cert_pem.error()));
+  auto key_pem = files::read(tls.key, 1 << 20);
+  if (!key_pem)
+    return config_error("TLS key: " + error_text(key_pem.error()));
+  auto ca_pem = files::read(tls.ca, 1 << 20);
+  if (!ca_pem)
+    return config_error("TLS CA: " + error_text(ca_pem.error()));
+  auto p = std::make_unique<impl>();
+  p->cert = parse_cert(*cert_pem);
+  if (!p->cert)
+    return config_error(tls.cert + " is not a PEM certificate");
+  {
+    std::unique_ptr<BIO, bio_deleter> bio{BIO_new_mem_buf(
+      key_pem->data(), static_cast<int>(key_pem->size()))};
+    p->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  }
+  if (!p->key)
+    return config_error(tls.key + " is not a PEM private key (or needs a "
+                                  "passphrase, which ferry does not support)");
+  if (X509_check_private_key(p->cert.get(), p->key.get()) != 1) {
+    ERR_clear_error();
+    return config_error(tls.key + " does not match the certificate "
+                        + tls.cert);
+  }
+  p->store.reset(X509_STORE_new());
+  {
+    std::unique_ptr<BIO, bio_deleter> bio{
+      BIO_new_mem_buf(ca_pem->data(), static_cast<int>(ca_pem->size()))};
+    int added = 0;
+    while (auto* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+      X509_STORE_add_cert(p->store.get(), ca);
+      X509_free(ca);
+      ++added;
+    }
+    ERR_clear_error();
+    if (added == 0)
+      return config_error(tls.ca + " holds no PEM CA certificate");
+  }
+  auto own = p->verify_chain(p->cert.get());
+  if (!own)
+    return config_error(tls.cert + " is not valid under CA " + tls.ca + ": "
+                        + error_text(own.error()));
+  std::shared_ptr<identity> out{new identity(std::move(p))};
+  out->name_ = *own;
+  out->cert_pem_ = *cert_pem;
+  return identity_ptr{std::move(out)};
+}
+
+long long identity::seconds_left() const {
+  int days = 0;
+  int secs = 0;
+  if (ASN1_TIME_diff(&days, &secs, nullptr,
+                     X509_get0_notAfter(impl_->cert.get()))
+      != 1)
+    return 0;
+  return static_cast<long long>(days) * 86400 + secs;
+}
+
+std::string identity::sign(const std::string& data) const {
+  std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
+  size_t len = 0;
+  if (!ctx
+      || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                            impl_->key.get())
+           != 1
+      || EVP_DigestSign(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(data.data()),
+                        data.size())
+           != 1)
+    throw std::runtime_error("cannot sign: " + openssl_error());
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
+                     &len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size())
+      != 1)
+    throw std::runtime_error("cannot sign: " + openssl_error());
+  sig.resize(len);
+  return sig;
+}
+
+caf::expected<std::string>
+identity::verify_cert(const std::string& cert_pem) const {
+  if (cert_pem.empty() || cert_pem.size() > 64 * 1024)
+    return make_error(errc::auth_failed, "no usable peer certificate");
+  auto peer = parse_cert(cert_pem);
+  if (!peer) {
+    ERR_clear_error();
+    return make_error(errc::auth_failed, "peer certificate is not PEM");
+  }
+  return impl_->verify_chain(peer.get());
+}
+
+caf::expected<std::string> identity::verify(const std::string& cert_pem,
+                                            const std::string& data,
+                                            const std::string& signature) const {
+  auto name = verify_cert(cert_pem);
+  if (!name)
+    return name;
+  auto peer = parse_cert(cert_pem);
+  pkey_ptr key{X509_get_pubkey(peer.get())};
+  std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
+  if (!key || !ctx
+      || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                              key.get())
+           != 1
+      || EVP_DigestVerify(
+           ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+           signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+           data.size())
+           != 1) {
+    ERR_clear_error();
+    return make_error(errc::auth_failed,
+                      "identity proof of '" + *name + "' does not verify");
+  }
+  return name;
+}
+
+std::string proof_message(const std::string& side, const std::string& nonce_a,
+                          const std::string& nonce_b,
+                          const std::string& name_a,
+                          const std::string& name_b) {
+  std::string out = "ferry-identity-proof-v1";
+  for (auto* part : {&side, &nonce_a, &nonce_b, &name_a, &name_b}) {
+    auto len = std::to_string(part->size());
+    out += ':' + len + ':' + *part;
+  }
+  return out;
+}
+
+} // namespace ferry

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "transport/tls_settings.hpp"
+
+namespace ferry {
+
+/// This process's certificate, private key and CA, loaded once at start.
+///
+/// CAF's openssl module checks that a peer's certificate comes from the CA
+/// but tells the application nothing about who the peer is (FACTS.md). So
+/// ferry proves identity itself: each side sends its certificate and signs
+/// a message binding both nonces and both names (`proof_message`). Verified,
+/// the certificate's common name is the peer's identity for the ACL.
+class identity {
+public:
+  /// Loads and checks the files: readable, PEM, key matches certificate,
+  /// certificate currently valid and issued by the CA. Errors name the file.
+  static caf::expected<std::shared_ptr<const identity>>
+  load(const tls_settings& tls);
+
+  ~identity();
+
+  /// Common name of our certificate.
+  const std::string& name() const {
+    return name_;
+  }
+  const std::string& cert_pem() const {
+    return cert_pem_;
+  }
+  /// Seconds until our certificate expires (negative once expired).
+  long long seconds_left() const;
+
+  /// Signs `data` with our key (SHA-256).
+  std::string sign(const std::string& data) const;
+
+  /// Checks that `cert_pem` is a currently valid certificate issued by our
+  /// CA and that it signed `data` as `signature`. Returns its common name.
+  caf::expected<std::string> verify(const std::string& cert_pem,
+                                    const std::string& data,
+                                    const std::string& signature) const;
+
+  /// Checks only the certificate (chain and validity); returns its name.
+  caf::expected<std::string> verify_cert(const std::string& cert_pem) const;
+
+  struct impl;
+
+private:
+  explicit identity(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+  std::string name_;
+  std::string cert_pem_;
+};
+
+using identity_ptr = std::shared_ptr<const identity>;
+
+/// The byte string a side signs: a context label (`client` or `server`),
+/// then both nonces and both names, length-prefixed so no two different
+/// inputs give the same string.
+std::string proof_message(const std::string& side, const std::string& nonce_a,
+                          const std::string& nonce_b,
+                          const std::string& name_a,
+                          const std::string& name_b);
+
+} // namespace ferry

@@ -1,0 +1,141 @@
+#include "transport/pki.hpp"
+
+#include <memory>
+#include <stdexcept>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "util/files.hpp"
+
+namespace ferry::pki {
+
+namespace {
+
+using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+using x509_ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+
+void check(bool ok, const char* what) {
+  if (!ok)
+    throw std::runtime_error(std::string{"pki: "} + what + " failed");
+}
+
+pkey_ptr new_key() {
+  return pkey_ptr{EVP_EC_gen("P-256"), EVP_PKEY_free};
+}
+
+std::string to_pem(X509* cert) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()),
+                                                BIO_free};
+  check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
+  char* data = nullptr;
+  auto len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+std::string to_pem(EVP_PKEY* key) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()),
+                                                BIO_free};
+  check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
+                                 nullptr)
+          == 1,
+        "PEM_write_bio_PrivateKey");
+  char* data = nullptr;
+  auto len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+pkey_ptr read_key(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free};
+  return pkey_ptr{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
+                  EVP_PKEY_free};
+}
+
+x509_ptr read_cert(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free};
+  return x509_ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+                  X509_free};
+}
+
+void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  auto* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  check(ext != nullptr, "X509V3_EXT_conf_nid");
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+}
+
+x509_ptr new_cert(const std::string& cn, EVP_PKEY* key, int days,
+                  int not_before_days) {
+  x509_ptr cert{X509_new(), X509_free};
+  X509_set_version(cert.get(), 2);
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof(serial));
+  serial[0] &= 0x7f;
+  auto* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()),
+                  static_cast<long>(not_before_days) * 86400 - 60);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()),
+                  static_cast<long>(not_before_days + days) * 86400);
+  X509_set_pubkey(cert.get(), key);
+  auto* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()),
+                             -1, -1, 0);
+  return cert;
+}
+
+} // namespace
+
+credential make_ca(const std::string& cn, int days) {
+  auto key = new_key();
+  check(key != nullptr, "EC key generation");
+  auto cert = new_cert(cn, key.get(), days, 0);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
+  add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE");
+  add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+  add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
+  check(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0, "X509_sign");
+  return {to_pem(cert.get()), to_pem(key.get())};
+}
+
+credential issue(const credential& ca, const std::string& cn, int days,
+                 int not_before_days) {
+  auto ca_key = read_key(ca.key_pem);
+  auto ca_cert = read_cert(ca.cert_pem);
+  check(ca_key && ca_cert, "reading the CA");
+  auto key = new_key();
+  check(key != nullptr, "EC key generation");
+  auto cert = new_cert(cn, key.get(), days, not_before_days);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
+  add_ext(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");
+  add_ext(cert.get(), ca_cert.get(), NID_key_usage,
+          "critical,digitalSignature,keyEncipherment,keyAgreement");
+  add_ext(cert.get(), ca_cert.get(), NID_ext_key_usage,
+          "serverAuth,clientAuth");
+  check(X509_sign(cert.get(), ca_key.get(), EVP_sha256()) > 0, "X509_sign");
+  return {to_pem(cert.get()), to_pem(key.get())};
+}
+
+caf::error write(const credential& cred, const std::string& dir,
+                 const std::string& prefix) {
+  if (auto err = files::make_dirs(dir))
+    return err;
+  if (auto err = files::write_atomic(dir + "/" + prefix + "-cert.pem",
+                                     cred.cert_pem, 0644))
+    return err;
+  return files::write_atomic(dir + "/" + prefix + "-key.pem", cred.key_pem,
+                             0600);
+}
+
+} // namespace ferry::pki

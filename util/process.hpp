@@ -1,0 +1,40 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace ferry::process {
+
+/// Describes a child to start.
+struct spawn_request {
+  std::vector<std::string> argv;
+  /// (parent fd, child fd) pairs the child inherits; all else is closed.
+  std::vector<std::pair<int, int>> fds;
+  /// Redirect the child's stdout and stderr here (e.g. a log file); -1 keeps
+  /// the parent's.
+  int output_fd = -1;
+};
+
+/// Starts a child with posix_spawn (safe in a multithreaded process).
+/// Returns its pid or -1 with `err` set.
+pid_t spawn(const spawn_request& req, std::string& err);
+
+/// Called once with the child's wait status when it exits. The reaper
+/// thread collects every child promptly (PID 1 here reaps orphans ~1.2 s
+/// late, FACTS.md), so callers never call waitpid themselves.
+void on_exit(pid_t pid, std::function<void(int status)> callback);
+
+/// Blocks until `pid` has exited or `timeout_ms` passed; true if it exited.
+bool wait_exit(pid_t pid, int timeout_ms);
+
+/// Sends `sig` if the child is still running.
+void kill_child(pid_t pid, int sig);
+
+/// Directory holding the running executable (to find sibling binaries).
+std::string self_dir();
+
+} // namespace ferry::process
