@@ -1,0 +1,202 @@
+#include "transport/tls/handshake_pool.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "messages/error.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr auto drop_warning_interval = std::chrono::seconds{1};
+
+int millis_until(clock_type::time_point deadline, clock_type::time_point now) {
+  if (deadline <= now)
+    return 0;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline
+                                                                    - now);
+  return static_cast<int>(left.count()) + 1;
+}
+
+} // namespace
+
+handshake_pool::handshake_pool(limits lim) : limits_(lim) {
+  if (limits_.threads == 0)
+    limits_.threads = 1;
+}
+
+handshake_pool::~handshake_pool() {
+  stop();
+}
+
+caf::error handshake_pool::start() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (started_ || stopping_)
+    return caf::none;
+  for (size_t i = 0; i < limits_.threads; ++i) {
+    auto w = std::make_unique<worker>();
+    w->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake_fd < 0)
+      return make_error(errc::io_error,
+                        std::string{"cannot create an eventfd: "}
+                          + std::strerror(errno));
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) {
+    auto* raw = w.get();
+    w->thread = std::thread{[this, raw] { run(*raw); }};
+  }
+  started_ = true;
+  return caf::none;
+}
+
+bool handshake_pool::submit(std::unique_ptr<tls_handshake> hs,
+                            admit_fn admit) {
+  worker* target = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!started_ || stopping_)
+      return false;
+    if (pending_.load() >= limits_.max_pending) {
+      ++drops_since_warning_;
+      auto now = clock_type::now();
+      if (now - last_drop_warning_ >= drop_warning_interval) {
+        FERRY_WARN("tls", "refused " << drops_since_warning_
+                                     << " connection(s), the last from "
+                                     << hs->peer() << ": "
+                                     << limits_.max_pending
+                                     << " TLS handshakes already pending");
+        last_drop_warning_ = now;
+        drops_since_warning_ = 0;
+      }
+      return false;
+    }
+    for (auto& w : workers_)
+      if (target == nullptr || w->load < target->load)
+        target = w.get();
+    ++target->load;
+    ++pending_;
+  }
+  {
+    std::lock_guard<std::mutex> guard{target->mtx};
+    target->inbox.push_back(
+      job{std::move(hs), std::move(admit), clock_type::now() + limits_.timeout});
+  }
+  wake(*target);
+  return true;
+}
+
+void handshake_pool::stop() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopping_)
+      return;
+    stopping_ = true;
+  }
+  for (auto& w : workers_)
+    wake(*w);
+  for (auto& w : workers_) {
+    if (w->thread.joinable())
+      w->thread.join();
+    w->inbox.clear(); // Closes what arrived too late for the thread.
+    if (w->wake_fd >= 0)
+      ::close(w->wake_fd);
+    w->wake_fd = -1;
+  }
+  pending_ = 0;
+}
+
+void handshake_pool::wake(const worker& w) {
+  uint64_t one = 1;
+  if (w.wake_fd >= 0) {
+    auto n = ::write(w.wake_fd, &one, sizeof(one));
+    (void) n; // A full counter wakes the thread just as well.
+  }
+}
+
+void handshake_pool::finished(worker& w) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  --w.load;
+  --pending_;
+}
+
+void handshake_pool::run(worker& w) {
+  std::vector<job> jobs;
+  std::vector<pollfd> fds;
+  auto timeout_text = "no handshake within "
+                      + std::to_string(limits_.timeout.count()) + " ms";
+  while (!stopping_) {
+    {
+      std::lock_guard<std::mutex> guard{w.mtx};
+      for (auto& j : w.inbox)
+        jobs.push_back(std::move(j));
+      w.inbox.clear();
+    }
+    fds.clear();
+    fds.push_back({w.wake_fd, POLLIN, 0});
+    auto now = clock_type::now();
+    int wait_ms = -1;
+    for (auto& j : jobs) {
+      fds.push_back({j.hs->fd(), j.hs->wanted_events(), 0});
+      auto left = millis_until(j.deadline, now);
+      if (wait_ms < 0 || left < wait_ms)
+        wait_ms = left;
+    }
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) {
+      FERRY_ERROR("tls", "handshake pool: poll failed: "
+                           << std::strerror(errno));
+      break;
+    }
+    if (fds[0].revents != 0) {
+      uint64_t count = 0;
+      auto n = ::read(w.wake_fd, &count, sizeof(count));
+      (void) n;
+    }
+    if (stopping_)
+      break;
+    now = clock_type::now();
+    size_t kept = 0;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      auto& j = jobs[i];
+      auto st = tls_handshake::state::in_progress;
+      if (fds[i + 1].revents != 0)
+        st = j.hs->step();
+      if (st == tls_handshake::state::in_progress && now >= j.deadline) {
+        j.hs->fail(tls_handshake::failure::timed_out, timeout_text);
+        st = tls_handshake::state::failed;
+      }
+      if (st == tls_handshake::state::done) {
+        finished(w);
+        j.admit(std::move(j.hs));
+        j.admit = nullptr;
+        continue;
+      }
+      if (st == tls_handshake::state::failed) {
+        FERRY_WARN("tls", "TLS handshake with " << j.hs->peer()
+                                                << " failed: "
+                                                << j.hs->failure_text());
+        finished(w);
+        j.hs.reset(); // Closes the socket.
+        j.admit = nullptr;
+        continue;
+      }
+      if (kept != i)
+        jobs[kept] = std::move(j);
+      ++kept;
+    }
+    jobs.resize(kept);
+  }
+  // Shutting down: everything still pending is closed here.
+  jobs.clear();
+}
+
+} // namespace ferry

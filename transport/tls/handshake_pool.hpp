@@ -1,0 +1,96 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <caf/error.hpp>
+
+#include "transport/tls/tls_handshake.hpp"
+
+namespace ferry {
+
+/// Runs the server side of TLS handshakes away from CAF's multiplexer
+/// thread, so a client that connects and sends nothing (or half a record)
+/// costs a socket and a slot, never CPU.
+///
+/// A few threads each wait with poll() on their share of the pending
+/// handshakes. A handshake that finishes is handed to its `admit` callback
+/// (on the pool's thread); one that fails or outlives the timeout is closed
+/// with one warning line. At most `max_pending` handshakes wait at once;
+/// `submit` refuses (and closes) connections beyond that.
+class handshake_pool {
+public:
+  /// Called on a pool thread with a finished handshake.
+  using admit_fn = std::function<void(std::unique_ptr<tls_handshake>)>;
+
+  /// Sizes and the timeout.
+  struct limits {
+    size_t threads = 2;
+    size_t max_pending = 64;
+    std::chrono::milliseconds timeout{5000};
+  };
+
+  explicit handshake_pool(limits lim);
+
+  /// Stops (see `stop`).
+  ~handshake_pool();
+
+  handshake_pool(const handshake_pool&) = delete;
+  handshake_pool& operator=(const handshake_pool&) = delete;
+
+  /// Starts the threads. Errors if a wake-up descriptor cannot be made.
+  caf::error start();
+
+  /// Takes a freshly accepted connection. Returns false, after closing it,
+  /// when the pool is full or stopped.
+  bool submit(std::unique_ptr<tls_handshake> hs, admit_fn admit);
+
+  /// Closes every pending handshake and joins the threads. No callback
+  /// runs after it returns. Idempotent.
+  void stop();
+
+  /// Handshakes currently waiting.
+  size_t pending() const {
+    return pending_.load();
+  }
+
+  const limits& config() const {
+    return limits_;
+  }
+
+private:
+  struct job {
+    std::unique_ptr<tls_handshake> hs;
+    admit_fn admit;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  struct worker {
+    std::thread thread;
+    int wake_fd = -1;
+    std::mutex mtx;
+    std::vector<job> inbox; ///< Guarded by mtx.
+    size_t load = 0;        ///< Jobs assigned and not finished; guarded by
+                            ///< the pool's mtx_.
+  };
+
+  void run(worker& w);
+  void finished(worker& w);
+  static void wake(const worker& w);
+
+  limits limits_;
+  std::mutex mtx_; ///< Guards `stopping_` against `submit` and the loads.
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  std::atomic<size_t> pending_{0};
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::chrono::steady_clock::time_point last_drop_warning_{};
+  size_t drops_since_warning_ = 0;
+};
+
+} // namespace ferry
