@@ -7,12 +7,12 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/openssl/manager.hpp>
 #include <caf/result.hpp>
 
 #include "actors/driver_actor.hpp"
 #include "actors/gatekeeper.hpp"
 #include "messages/all.hpp"
+#include "transport/tls/tls_layer.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -41,8 +41,17 @@ void publish(self_ptr self) {
                                            st.id, st.drivers,
                                            caf::actor_cast<caf::actor>(self));
   auto& sys = self->system();
-  auto mm = st.settings.insecure_tcp ? sys.middleman().actor_handle()
-                                     : sys.openssl_manager().actor_handle();
+  caf::io::middleman_actor mm;
+  if (st.settings.insecure_tcp) {
+    mm = sys.middleman().actor_handle();
+  } else if (auto* tls = tls_layer::of(sys)) {
+    mm = tls->actor_handle();
+  } else {
+    report(self, make_error(errc::config_error,
+                            "the TLS transport is not running"),
+           0);
+    return;
+  }
   auto ptr = caf::actor_cast<caf::strong_actor_ptr>(st.gatekeeper);
   self
     ->request(mm, publish_timeout, caf::publish_atom::value,

@@ -2,26 +2,19 @@
 
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/openssl/manager.hpp>
 #include <caf/timespan.hpp>
 
 #include "messages/types.hpp"
 
 namespace ferry {
 
-void configure_caf(caf::actor_system_config& cfg, const tls_settings& tls,
+void configure_caf(caf::actor_system_config& cfg, const tls_settings&,
                    const liveness& live) {
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
-  cfg.load<caf::openssl::manager>();
   cfg.set("middleman.heartbeat-interval", caf::timespan{live.heartbeat});
   cfg.set("middleman.connection-timeout",
           caf::timespan{live.connection_timeout});
-  if (tls.complete()) {
-    cfg.openssl_certificate = tls.cert;
-    cfg.openssl_key = tls.key;
-    cfg.openssl_cafile = tls.ca;
-  }
 }
 
 } // namespace ferry

@@ -8,10 +8,10 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/node_id.hpp>
-#include <caf/openssl/manager.hpp>
 #include <caf/send.hpp>
 
 #include "messages/all.hpp"
+#include "transport/tls/tls_layer.hpp"
 #include "util/crypto.hpp"
 
 namespace ferry {
@@ -106,8 +106,17 @@ void connect_agent(caf::event_based_actor* self, connect_request req,
   hs->client_name = hs->req.uri.tls ? hs->req.id->name()
                                     : hs->req.client_name;
   auto& sys = self->system();
-  auto mm = hs->req.uri.tls ? sys.openssl_manager().actor_handle()
-                            : sys.middleman().actor_handle();
+  caf::io::middleman_actor mm;
+  if (!hs->req.uri.tls) {
+    mm = sys.middleman().actor_handle();
+  } else if (auto* tls = tls_layer::of(sys)) {
+    mm = tls->actor_handle();
+  } else {
+    hs->done(make_error(errc::config_error,
+                        "ferry+tls needs the TLS transport, which this "
+                        "process did not start (no certificate files)"));
+    return;
+  }
   self
     ->request(mm, hs->req.timeout, caf::connect_atom::value,
               hs->req.uri.address.host, hs->req.uri.address.port)

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "messages/error.hpp"
 #include "tools/cli/commands.hpp"
 #include "transport/caf_setup.hpp"
+#include "transport/tls/tls_layer.hpp"
 #include "transport/uri.hpp"
 
 using namespace ferry;
@@ -95,6 +97,18 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   configure_caf(cfg, settings.tls, liveness{});
   caf::actor_system sys{cfg};
+  // Mutual TLS, when we have certificate files. Declared after `sys`, so it
+  // stops first (and does not wait for a frozen agent).
+  std::unique_ptr<tls_layer> tls;
+  if (settings.tls.complete()) {
+    auto layer = tls_layer::start(sys, settings.tls, settings.connect_timeout);
+    if (layer) {
+      tls = std::move(*layer);
+    } else if (settings.uri.empty() || parse_agent_uri(settings.uri)->tls) {
+      std::fprintf(stderr, "error: %s\n", error_text(layer.error()).c_str());
+      return 1;
+    }
+  }
   caf::error err;
   {
     cli::context ctx{sys, settings, std::cout};

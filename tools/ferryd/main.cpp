@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "config/agent_options.hpp"
 #include "messages/error.hpp"
 #include "transport/caf_setup.hpp"
+#include "transport/tls/tls_layer.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 
@@ -84,6 +86,15 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   configure_caf(cfg, s.tls, {s.heartbeat, s.connection_timeout});
   caf::actor_system sys{cfg};
+  // Our own mutual TLS for BASP; declared after `sys`, so it stops first.
+  std::unique_ptr<tls_layer> tls;
+  if (!s.insecure_tcp) {
+    auto layer = tls_layer::start(
+      sys, s.tls, std::chrono::milliseconds{s.limits.handshake_timeout_ms});
+    if (!layer)
+      return fail(error_text(layer.error()), 2);
+    tls = std::move(*layer);
+  }
   std::promise<std::pair<caf::error, uint16_t>> ready;
   auto started = ready.get_future();
   auto root = sys.spawn(agent_root, s, id,
