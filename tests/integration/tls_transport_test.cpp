@@ -1,0 +1,185 @@
+// ferry's own TLS transport against real ferryd processes: no busy loop
+// while handshakes are pending, no hang on a frozen agent, no crash when
+// the files go away, and no admission without a certificate from our CA.
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "tests/integration/fixture.hpp"
+#include "transport/pki.hpp"
+#include "util/files.hpp"
+#include "util/net.hpp"
+
+using namespace ferry;
+using namespace ferry::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// CPU seconds (user + system) process `pid` has used, from /proc.
+double cpu_seconds_of(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  std::getline(in, line);
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return -1;
+  std::istringstream fields{line.substr(close + 2)};
+  std::string skip;
+  // After the name: state(3) … utime(14) stime(15).
+  for (int i = 3; i < 14; ++i)
+    fields >> skip;
+  long utime = 0;
+  long stime = 0;
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) / ::sysconf(_SC_CLK_TCK);
+}
+
+/// CPU seconds of this process's children that have been waited for.
+double children_cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_CHILDREN, &ru);
+  auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+/// A raw TCP connection to the node's port that sends `bytes`, then nothing.
+int raw_connection(harness::node& n, const std::string& bytes) {
+  std::string err;
+  int fd = net::tcp_connect({"127.0.0.1", n.options().port}, 2000, err);
+  EXPECT_GE(fd, 0) << err;
+  if (fd >= 0 && !bytes.empty()) {
+    EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  return fd;
+}
+
+/// Runs a TLS client handshake by hand with `cred` (issued by any CA),
+/// trusting `trusted_ca_pem` for the agent. Returns true if the agent lets
+/// the connection live past the handshake (it answers nothing then, so a
+/// read that times out counts as accepted).
+bool agent_accepts(harness::node& n, const pki::credential& cred,
+                   const std::string& trusted_ca_pem) {
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx{SSL_CTX_new(TLS_method()),
+                                                   SSL_CTX_free};
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
+  auto load = [](const std::string& pem, auto reader) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    auto* obj = reader(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    return obj;
+  };
+  X509* cert = load(cred.cert_pem, PEM_read_bio_X509);
+  EVP_PKEY* key = load(cred.key_pem, PEM_read_bio_PrivateKey);
+  X509* ca = load(trusted_ca_pem, PEM_read_bio_X509);
+  SSL_CTX_use_certificate(ctx.get(), cert);
+  SSL_CTX_use_PrivateKey(ctx.get(), key);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  X509_free(ca);
+  int fd = raw_connection(n, "");
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  SSL* ssl = SSL_new(ctx.get());
+  SSL_set_fd(ssl, fd);
+  bool accepted = false;
+  if (SSL_connect(ssl) == 1) {
+    // TLS 1.3: the server checks our certificate after we finished.
+    char buf[64];
+    int rc = SSL_read(ssl, buf, sizeof(buf));
+    accepted = rc > 0
+               || (SSL_get_error(ssl, rc) == SSL_ERROR_SYSCALL
+                   && (errno == EAGAIN || errno == EWOULDBLOCK));
+  }
+  ERR_clear_error();
+  SSL_free(ssl);
+  ::close(fd);
+  return accepted;
+}
+
+} // namespace
+
+class tls_transport : public cluster_test {};
+
+TEST_F(tls_transport, pending_handshakes_cost_the_agent_no_cpu) {
+  auto& a = start_node("a");
+  ok("a", {"list"});
+  int idle = raw_connection(a, "");
+  int truncated = raw_connection(a, std::string("\x16\x03\x01", 3));
+  std::this_thread::sleep_for(200ms);
+  auto cpu0 = cpu_seconds_of(a.pid());
+  std::this_thread::sleep_for(1000ms);
+  auto cpu = cpu_seconds_of(a.pid()) - cpu0;
+  RecordProperty("agent_cpu_seconds_over_1s", std::to_string(cpu));
+  std::printf("agent CPU over 1 s with an idle and a truncated "
+              "connection: %.3f s\n",
+              cpu);
+  EXPECT_LT(cpu, 0.2) << "the agent spins while a handshake is pending";
+  // It serves others meanwhile, and the two stay harmless.
+  ok("a", {"list"});
+  EXPECT_TRUE(a.running());
+  ::close(idle);
+  ::close(truncated);
+}
+
+TEST_F(tls_transport, a_frozen_agent_neither_hangs_nor_spins_the_client) {
+  auto& a = start_node("a");
+  ok("a", {"list"});
+  a.freeze();
+  auto cpu0 = children_cpu_seconds();
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = on("a", {"list"});
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - t0)
+                .count();
+  auto cpu = children_cpu_seconds() - cpu0;
+  a.thaw();
+  RecordProperty("frozen_agent_client_seconds", std::to_string(secs));
+  RecordProperty("frozen_agent_client_cpu_seconds", std::to_string(cpu));
+  std::printf("client against a frozen agent: exit after %.2f s, %.3f s CPU\n",
+              secs, cpu);
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("no answer from agent"), std::string::npos) << r.err;
+  EXPECT_LT(secs, 9.0) << "the client did not exit promptly";
+  EXPECT_LT(cpu, 1.5) << "the client spins while waiting";
+  ok("a", {"list"});
+}
+
+TEST_F(tls_transport, deleted_key_file_neither_crashes_nor_blocks_clients) {
+  auto& a = start_node("a");
+  ok("a", {"list"});
+  ASSERT_EQ(::unlink(a.options().key.c_str()), 0);
+  for (int i = 0; i < 3; ++i)
+    ok("a", {"list"});
+  EXPECT_TRUE(a.running());
+}
+
+TEST_F(tls_transport, only_certificates_from_our_ca_get_past_the_handshake) {
+  auto& a = start_node("a");
+  auto ca_pem = cl.ca().cert_pem;
+  // Control: a certificate from our CA is accepted.
+  EXPECT_TRUE(agent_accepts(a, pki::issue(cl.ca(), "friend"), ca_pem));
+  // A client that trusts the agent but holds a certificate of another CA.
+  auto other_ca = pki::make_ca("other-ca");
+  EXPECT_FALSE(agent_accepts(a, pki::issue(other_ca, "mallory"), ca_pem));
+  ok("a", {"list"});
+  auto log = a.log();
+  EXPECT_NE(log.find("the peer's certificate is not trusted"),
+            std::string::npos)
+    << a.log_tail();
+}
