@@ -11,8 +11,8 @@ namespace ferry {
 
 /// This process's certificate, private key and CA, loaded once at start.
 ///
-/// CAF's openssl module checks that a peer's certificate comes from the CA
-/// but tells the application nothing about who the peer is (FACTS.md). So
+/// The TLS transport (transport/tls/) checks that a peer's certificate comes
+/// from the CA, but BASP tells actors nothing about who the peer is. So
 /// ferry proves identity itself: each side sends its certificate and signs
 /// a message binding both nonces and both names (`proof_message`). Verified,
 /// the certificate's common name is the peer's identity for the ACL.
