@@ -11,6 +11,8 @@
 
 #include "actors/driver_actor.hpp"
 #include "actors/gatekeeper.hpp"
+#include "actors/job_manager.hpp"
+#include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "transport/tls/tls_layer.hpp"
 #include "util/log.hpp"
@@ -37,9 +39,12 @@ void report(self_ptr self, const caf::error& err, uint16_t port) {
 
 void publish(self_ptr self) {
   auto& st = self->state;
+  st.jobs = self->spawn<caf::linked>(job_manager, st.settings, st.id,
+                                     st.drivers);
   st.gatekeeper = self->spawn<caf::linked>(gatekeeper_actor, st.settings,
                                            st.id, st.drivers,
-                                           caf::actor_cast<caf::actor>(self));
+                                           caf::actor_cast<caf::actor>(self),
+                                           st.jobs);
   auto& sys = self->system();
   caf::io::middleman_actor mm;
   if (st.settings.insecure_tcp) {
@@ -77,6 +82,7 @@ void publish(self_ptr self) {
 caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
                          agent_settings settings, identity_ptr id,
                          ready_callback on_ready) {
+  harden(self, "root");
   auto& st = self->state;
   st.settings = std::move(settings);
   st.id = std::move(id);
@@ -131,11 +137,18 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
       info->hostname = host;
       info->version = FERRY_VERSION;
       info->listen = st.settings.uri();
-      auto remaining = std::make_shared<size_t>(st.drivers.size() + 1);
+      auto remaining = std::make_shared<size_t>(st.drivers.size() + 2);
+
       auto done = [rp, info, remaining]() mutable {
         if (--*remaining == 0)
           rp.deliver(*info);
       };
+      self->request(st.jobs, info_timeout, get_node_info{})
+        .then([info, done](uint32_t jobs) mutable {
+          info->jobs = jobs;
+          done();
+        },
+              [done](caf::error&) mutable { done(); });
       self->request(st.gatekeeper, info_timeout, get_node_info{})
         .then([info, done](uint32_t sessions) mutable {
           info->sessions = sessions;

@@ -21,6 +21,7 @@ struct agent_root_state {
   identity_ptr id;
   std::map<std::string, caf::actor> drivers;
   caf::actor gatekeeper;
+  caf::actor jobs;
   size_t drivers_pending = 0;
   ready_callback on_ready;
   bool serving = false;

@@ -4,7 +4,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include <unistd.h>
+
+#include "actors/driver_messages.hpp"
 #include "config/agent_settings.hpp"
+#include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "util/log.hpp"
 
@@ -12,6 +16,7 @@ namespace ferry {
 
 caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
                            std::string driver_name, agent_settings settings) {
+  harden(self, "driver");
   driver_context ctx;
   ctx.agent_name = settings.name;
   ctx.state_dir = settings.state_dir + "/" + driver_name;
@@ -90,7 +95,71 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
       return *res;
     },
     [drv_ref](const get_driver_info&) { return drv_ref->describe(); },
-    [drv_ref](const driver_event& ev) { drv_ref->handle_event(ev); },
+    [self, drv_ref](const driver_event& ev) {
+      drv_ref->handle_event(ev);
+      if (ev.kind == "MIGRATION") {
+        auto i = self->state.watchers.find(ev.domain);
+        if (i != self->state.watchers.end())
+          self->send(i->second, ev);
+      }
+    },
+    // -- migration (from job actors) --
+    [self](drv_watch& req) {
+      auto& w = self->state.watchers;
+      if (req.subscribe) {
+        w[req.domain] = std::move(req.listener);
+        return;
+      }
+      auto i = w.find(req.domain);
+      if (i != w.end() && i->second == req.listener)
+        w.erase(i);
+    },
+    [drv_ref](const drv_begin& req) -> caf::result<begin_result> {
+      auto res = drv_ref->migrate_begin(req.domain, req.job_id, req.dname);
+      if (!res)
+        return res.error();
+      return begin_result{to_xml(res->def), res->was_running, res->persistent,
+                          res->def.memory_bytes};
+    },
+    [drv_ref](const drv_start& req) -> caf::result<bool> {
+      if (auto err = drv_ref->migrate_start(req.domain, req.target))
+        return err;
+      return true;
+    },
+    [drv_ref](const drv_progress& req) -> caf::result<job_stats> {
+      return drv_ref->migrate_progress(req.domain);
+    },
+    [drv_ref](const drv_cancel& req) -> caf::result<bool> {
+      if (auto err = drv_ref->migrate_cancel(req.domain))
+        return err;
+      return true;
+    },
+    [drv_ref](const drv_tune& req) -> caf::result<bool> {
+      if (auto err = drv_ref->migrate_tune(req.domain, req.bandwidth,
+                                           req.downtime_ms))
+        return err;
+      return true;
+    },
+    [drv_ref](const drv_confirm& req) -> caf::result<bool> {
+      if (auto err = drv_ref->migrate_confirm(req.domain, req.job_id,
+                                              req.outcome, req.undefine,
+                                              req.was_running))
+        return err;
+      return true;
+    },
+    [drv_ref](const drv_prepare& req) -> caf::result<incoming_endpoint> {
+      auto def = parse_domain_xml(req.xml);
+      if (!def) {
+        if (req.spec.fd >= 0)
+          ::close(req.spec.fd);
+        return def.error();
+      }
+      return drv_ref->migrate_prepare(req.job_id, std::move(*def), req.spec);
+    },
+    [drv_ref](const drv_finish& req) -> caf::result<int64_t> {
+      return drv_ref->migrate_finish(req.domain, req.job_id, req.success,
+                                     req.suspend, req.persistent);
+    },
   };
 }
 

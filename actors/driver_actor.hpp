@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,8 @@ struct agent_settings;
 /// State of a driver actor: the driver it serialises access to.
 struct driver_actor_state {
   std::shared_ptr<driver> drv;
+  /// Migration jobs that follow a domain's hypervisor events.
+  std::map<std::string, caf::actor> watchers;
   static inline const char* name = "ferry.driver";
 };
 
@@ -25,8 +28,9 @@ struct driver_actor_state {
 /// work must never occupy CAF's scheduler threads.
 ///
 /// Handles: list_domains, define_domain, domain_op, get_domain_info,
-/// get_domain_xml, get_domain_digest, get_driver_info, and driver_event
-/// (from the hypervisor's threads). The first message must be `open`.
+/// get_domain_xml, get_domain_digest, get_driver_info, the migration calls
+/// of actors/driver_messages.hpp, and driver_event (from the hypervisor's
+/// threads; MIGRATION events also go to the domain's watcher).
 caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
                            std::string driver_name, agent_settings settings);
 

@@ -7,6 +7,7 @@
 #include <caf/result.hpp>
 
 #include "actors/session.hpp"
+#include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
@@ -118,6 +119,7 @@ caf::result<welcome> on_proof(self_ptr self, const proof& req) {
   bind.driver_name = hs.request.driver;
   bind.driver = st.drivers[hs.request.driver];
   bind.root = st.root;
+  bind.jobs = st.jobs;
   bind.client = hs.client;
   auto roles = bind.roles;
   auto session = self->spawn<caf::linked>(session_actor, std::move(bind));
@@ -132,13 +134,15 @@ caf::result<welcome> on_proof(self_ptr self, const proof& req) {
 caf::behavior gatekeeper_actor(caf::stateful_actor<gatekeeper_state>* self,
                                agent_settings settings, identity_ptr id,
                                std::map<std::string, caf::actor> drivers,
-                               caf::actor root) {
+                               caf::actor root, caf::actor jobs) {
+  harden(self, "gatekeeper");
   auto& st = self->state;
   st.rules = acl{settings.acl};
   st.settings = std::move(settings);
   st.id = std::move(id);
   st.drivers = std::move(drivers);
   st.root = std::move(root);
+  st.jobs = std::move(jobs);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.sessions.find(msg.source);

@@ -39,6 +39,7 @@ struct gatekeeper_state {
   acl rules{{}};
   std::map<std::string, caf::actor> drivers;
   caf::actor root;
+  caf::actor jobs;
   std::map<uint64_t, pending_handshake> pending;
   std::map<caf::actor_addr, std::string> sessions; ///< session -> identity
   std::map<std::string, uint32_t> per_identity;
@@ -62,6 +63,6 @@ struct gatekeeper_state {
 caf::behavior gatekeeper_actor(caf::stateful_actor<gatekeeper_state>* self,
                                agent_settings settings, identity_ptr id,
                                std::map<std::string, caf::actor> drivers,
-                               caf::actor root);
+                               caf::actor root, caf::actor jobs);
 
 } // namespace ferry

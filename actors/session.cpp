@@ -3,6 +3,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/result.hpp>
 
+#include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "transport/acl.hpp"
 #include "util/log.hpp"
@@ -13,11 +14,13 @@ namespace {
 
 using self_ptr = caf::stateful_actor<session_state>*;
 
-/// Returns an error if the session's identity lacks `needed`.
-caf::error check(self_ptr self, role needed, const char* what) {
+/// Returns an error if the session's identity lacks `needed` (or, when
+/// given, the alternative role `also`).
+caf::error check(self_ptr self, role needed, const char* what,
+                 role also = role::read, bool has_also = false) {
   ++self->state.requests;
   auto& b = self->state.bind;
-  if (acl::has(b.roles, needed))
+  if (acl::has(b.roles, needed) || (has_also && acl::has(b.roles, also)))
     return caf::none;
   ++self->state.denied;
   FERRY_WARN("session", "denied " << what << " to '" << b.identity
@@ -39,6 +42,7 @@ caf::result<T> forward(self_ptr self, const caf::actor& dest, Request&& req) {
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self,
                             session_binding bind) {
+  harden(self, "session");
   self->state.bind = std::move(bind);
   auto& b = self->state.bind;
   self->monitor(b.client);
@@ -54,7 +58,46 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
                             << b.driver_name);
   auto driver = b.driver;
   auto root = b.root;
+  auto jobs = b.jobs;
+  auto drv_name = b.driver_name;
   return {
+    [self, jobs, drv_name](migrate_request& req)
+      -> caf::result<migration_result> {
+      if (auto err = check(self, role::admin, "migrate domains"))
+        return err;
+      req.driver = drv_name;
+      FERRY_INFO("session", "'" << self->state.bind.identity << "' migrates "
+                                << req.domain << " to " << req.flags.dest_uri);
+      return forward<migration_result>(self, jobs, std::move(req));
+    },
+    [self, jobs, drv_name](mig_begin& req) -> caf::result<begin_cookie> {
+      if (auto err = check(self, role::admin, "migrate domains"))
+        return err;
+      req.driver = drv_name;
+      return forward<begin_cookie>(self, jobs, std::move(req));
+    },
+    [self, jobs, drv_name](mig_prepare& req) -> caf::result<prepare_cookie> {
+      // Managed: the client (admin) prepares; peer-to-peer: the source
+      // agent does, with role peer.
+      if (auto err = check(self, role::peer, "migrate domains into this host",
+                           role::admin, true))
+        return err;
+      req.driver = drv_name;
+      return forward<prepare_cookie>(self, jobs, std::move(req));
+    },
+    [self, jobs](const mig_query_outcome& req) -> caf::result<mig_outcome> {
+      if (auto err = check(self, role::peer, "query migration outcomes",
+                           role::admin, true))
+        return err;
+      return forward<mig_outcome>(self, jobs, req);
+    },
+    [self, jobs, drv_name](job_control& req) -> caf::result<job_stats> {
+      auto needed = req.verb == job_verb::info ? role::read : role::admin;
+      if (auto err = check(self, needed, "control migration jobs"))
+        return err;
+      req.driver = drv_name;
+      return forward<job_stats>(self, jobs, std::move(req));
+    },
     [self, driver](list_domains& req) -> caf::result<std::vector<domain_info>> {
       if (auto err = check(self, role::read, "list domains"))
         return err;

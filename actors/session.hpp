@@ -19,6 +19,7 @@ struct session_binding {
   std::string driver_name;
   caf::actor driver;          ///< The driver actor this session talks to.
   caf::actor root;            ///< For node-wide requests.
+  caf::actor jobs;            ///< The job manager (migrations).
   caf::actor client;          ///< The peer's actor; its loss ends the session.
 };
 

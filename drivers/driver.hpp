@@ -11,7 +11,9 @@
 #include <caf/meta/type_name.hpp>
 
 #include "drivers/domain_definition.hpp"
+#include "drivers/migration_spec.hpp"
 #include "messages/domain.hpp"
+#include "messages/migration.hpp"
 
 namespace ferry {
 
@@ -85,6 +87,43 @@ public:
   /// Applies a hypervisor event (called on the driver actor's thread).
   virtual void handle_event(const driver_event& ev);
 
+  // -- migration, source side (libvirt's begin/perform/confirm) ---------------
+
+  /// Locks `name` for job `job_id` and describes it; `dname` renames it for
+  /// the destination.
+  caf::expected<begin_info> migrate_begin(const std::string& name,
+                                          const std::string& job_id,
+                                          const std::string& dname);
+  /// Starts the hypervisor's migration towards `target`; returns at once.
+  caf::error migrate_start(const std::string& name,
+                           const migration_target& target);
+  /// Progress of an outgoing or incoming migration.
+  caf::expected<job_stats> migrate_progress(const std::string& name);
+  caf::error migrate_cancel(const std::string& name);
+  caf::error migrate_tune(const std::string& name, uint64_t bandwidth,
+                          uint32_t downtime_ms);
+  /// Ends the job on the source: `committed` destroys the local copy (and
+  /// undefines it with `undefine`), `failed` resumes it if it `was_running`,
+  /// `unknown` keeps it paused and the job lock held.
+  caf::error migrate_confirm(const std::string& name,
+                             const std::string& job_id,
+                             confirm_outcome outcome, bool undefine,
+                             bool was_running);
+
+  // -- migration, destination side (prepare/finish) ---------------------------
+
+  /// Creates the incoming domain, paused, locked for `job_id`.
+  caf::expected<incoming_endpoint> migrate_prepare(const std::string& job_id,
+                                                   domain_definition def,
+                                                   const incoming_spec& spec);
+  /// With `success`: checks the data arrived complete and verified, commits,
+  /// resumes unless `suspend`, persists with `persistent`. Without: tears
+  /// the incoming domain down. Returns the resume time (Unix ms) or 0.
+  caf::expected<int64_t> migrate_finish(const std::string& name,
+                                        const std::string& job_id,
+                                        bool success, bool suspend,
+                                        bool persistent);
+
   /// The entry for `name`, or an error naming it.
   caf::expected<domain_entry*> find(const std::string& name);
 
@@ -98,6 +137,18 @@ protected:
   virtual caf::error do_suspend(const domain_entry& dom) = 0;
   virtual caf::error do_resume(const domain_entry& dom) = 0;
   virtual caf::expected<domain_digest> do_digest(const domain_entry& dom) = 0;
+
+  virtual caf::error do_migrate_start(const domain_entry& dom,
+                                      const migration_target& target);
+  virtual caf::expected<job_stats> do_migrate_progress(const domain_entry& dom);
+  virtual caf::error do_migrate_cancel(const domain_entry& dom);
+  virtual caf::error do_migrate_tune(const domain_entry& dom,
+                                     uint64_t bandwidth, uint32_t downtime_ms);
+  virtual caf::expected<incoming_endpoint>
+  do_migrate_prepare(const domain_entry& dom, const incoming_spec& spec);
+  /// True if the incoming migration completed, verified, and the guest is
+  /// paused: the precondition of a commit (FACTS.md's switchover rule).
+  virtual caf::error do_check_incoming(const domain_entry& dom);
 
   /// Writes (or, for a transient domain, removes) the definition file.
   caf::error persist(const domain_entry& dom);

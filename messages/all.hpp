@@ -4,3 +4,4 @@
 #include "messages/error.hpp"
 #include "messages/lifecycle.hpp"
 #include "messages/session.hpp"
+#include "messages/migration.hpp"

@@ -32,6 +32,25 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<proof>("ferry.proof");
   cfg.add_message_type<welcome>("ferry.welcome");
   cfg.add_message_type<std::vector<role>>("ferry.role_list");
+  cfg.add_message_type<migration_flags>("ferry.migration_flags");
+  cfg.add_message_type<job_stats>("ferry.job_stats");
+  cfg.add_message_type<migrate_request>("ferry.migrate_request");
+  cfg.add_message_type<migration_result>("ferry.migration_result");
+  cfg.add_message_type<mig_begin>("ferry.mig_begin");
+  cfg.add_message_type<begin_cookie>("ferry.begin_cookie");
+  cfg.add_message_type<mig_prepare>("ferry.mig_prepare");
+  cfg.add_message_type<prepare_cookie>("ferry.prepare_cookie");
+  cfg.add_message_type<mig_perform>("ferry.mig_perform");
+  cfg.add_message_type<mig_finish>("ferry.mig_finish");
+  cfg.add_message_type<finish_cookie>("ferry.finish_cookie");
+  cfg.add_message_type<mig_confirm>("ferry.mig_confirm");
+  cfg.add_message_type<mig_query_outcome>("ferry.mig_query_outcome");
+  cfg.add_message_type<mig_outcome>("ferry.mig_outcome");
+  cfg.add_message_type<job_control>("ferry.job_control");
+  cfg.add_message_type<pump_hello>("ferry.pump_hello");
+  cfg.add_message_type<pump_chunk>("ferry.pump_chunk");
+  cfg.add_message_type<pump_ack>("ferry.pump_ack");
+  cfg.add_message_type<pump_eof>("ferry.pump_eof");
 }
 
 } // namespace ferry

@@ -4,6 +4,7 @@
 #include <string>
 
 #include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
 
 namespace ferry {
 
@@ -18,6 +19,11 @@ struct host_port {
   /// `HOST:PORT`, bracketing IPv6 literals.
   std::string to_string() const;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, host_port& x) {
+  return f(caf::meta::type_name("ferry.host_port"), x.host, x.port);
+}
 
 /// `ferry+tls://HOST[:PORT][/DRIVER]` or `ferry+tcp://…` (contract, DESIGN §5).
 struct agent_uri {

@@ -99,6 +99,19 @@ pid_t spawn(const spawn_request& req, std::string& err) {
     posix_spawn_file_actions_adddup2(&actions, req.output_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, req.output_fd, 2);
   }
+  if (req.stdout_fd >= 0)
+    posix_spawn_file_actions_adddup2(&actions, req.stdout_fd, 1);
+  if (req.stderr_fd >= 0)
+    posix_spawn_file_actions_adddup2(&actions, req.stderr_fd, 2);
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e)
+    env_storage.emplace_back(*e);
+  for (auto& e : req.env)
+    env_storage.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_storage)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;
@@ -123,7 +136,7 @@ pid_t spawn(const spawn_request& req, std::string& err) {
     // registered as alive.
     std::lock_guard<std::mutex> guard{r.mtx};
     int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(),
-                            environ);
+                            envp.data());
     if (rc != 0) {
       err = "cannot start " + req.argv[0] + ": " + std::strerror(rc);
       pid = -1;
@@ -151,11 +164,16 @@ void on_exit(pid_t pid, std::function<void(int)> callback) {
   r.callbacks[pid] = std::move(callback);
 }
 
-bool wait_exit(pid_t pid, int timeout_ms) {
+bool wait_exit(pid_t pid, int timeout_ms, int* status) {
   auto& r = reaper::instance();
   std::unique_lock<std::mutex> guard{r.mtx};
-  return r.cv.wait_for(guard, std::chrono::milliseconds{timeout_ms},
-                       [&] { return r.alive.count(pid) == 0; });
+  auto done = r.cv.wait_for(guard, std::chrono::milliseconds{timeout_ms},
+                            [&] { return r.alive.count(pid) == 0; });
+  if (done && status != nullptr) {
+    auto i = r.exited.find(pid);
+    *status = i != r.exited.end() ? i->second : 0;
+  }
+  return done;
 }
 
 void kill_child(pid_t pid, int sig) {

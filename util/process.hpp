@@ -17,6 +17,11 @@ struct spawn_request {
   /// Redirect the child's stdout and stderr here (e.g. a log file); -1 keeps
   /// the parent's.
   int output_fd = -1;
+  /// Separate redirections, applied after `output_fd`; -1 = unchanged.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  /// Extra environment entries ("NAME=value"), added to the parent's.
+  std::vector<std::string> env;
 };
 
 /// Starts a child with posix_spawn (safe in a multithreaded process).
@@ -29,7 +34,8 @@ pid_t spawn(const spawn_request& req, std::string& err);
 void on_exit(pid_t pid, std::function<void(int status)> callback);
 
 /// Blocks until `pid` has exited or `timeout_ms` passed; true if it exited.
-bool wait_exit(pid_t pid, int timeout_ms);
+/// With `status`, receives the wait status.
+bool wait_exit(pid_t pid, int timeout_ms, int* status = nullptr);
 
 /// Sends `sig` if the child is still running.
 void kill_child(pid_t pid, int sig);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "messages/error.hpp"
+#include "util/crypto.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 
@@ -147,6 +148,12 @@ caf::expected<domain_digest> test_driver::do_digest(const domain_entry& dom) {
 }
 
 void test_driver::handle_event(const driver_event& ev) {
+  if (ev.kind == "DOMAIN_INCOMING") {
+    auto data = qmp::json::parse(ev.payload, nullptr, false);
+    if (data.is_object())
+      on_incoming(data);
+    return;
+  }
   if (ev.kind != "HYPERVISOR_LOST" || closing_)
     return;
   FERRY_ERROR("test", "the test hypervisor exited; its guests are gone");
@@ -162,6 +169,217 @@ void test_driver::handle_event(const driver_event& ev) {
   if (auto err = spawn_hypervisor())
     FERRY_ERROR("test", "cannot restart the test hypervisor: "
                           << error_text(err));
+}
+
+} // namespace ferry
+
+// -- migration ------------------------------------------------------------------
+
+namespace ferry {
+
+namespace {
+
+qmp::json params_json(const hv_migration_params& p) {
+  return {{"live", p.live},
+          {"max-bandwidth", p.max_bandwidth},
+          {"downtime-limit", p.downtime_limit_ms},
+          {"progress-timeout", p.progress_timeout_ms},
+          {"auto-converge", p.auto_converge}};
+}
+
+std::string fd_name(const domain_entry& dom) {
+  return "migration-" + dom.def.name;
+}
+
+} // namespace
+
+caf::expected<qmp::json> test_driver::call_json(const std::string& cmd,
+                                                qmp::json args, int timeout_ms,
+                                                int fd) {
+  if (!qmp_) {
+    if (fd >= 0)
+      ::close(fd);
+    return make_error(errc::hypervisor_error,
+                      "the test hypervisor is not running");
+  }
+  return qmp_->call(cmd, std::move(args), timeout_ms, fd);
+}
+
+caf::error test_driver::pass_fd(const std::string& name, int fd) {
+  auto res = call_json("getfd", {{"fdname", name}}, 10000, fd);
+  ::close(fd);
+  return res ? caf::none : res.error();
+}
+
+caf::error test_driver::do_migrate_start(const domain_entry& dom,
+                                         const migration_target& t) {
+  auto args = params_json(t.params);
+  args["name"] = dom.def.name;
+  caf::expected<qmp::json> res{qmp::json{}};
+  switch (t.how) {
+    case migration_target::kind::native:
+      args["uri"] = "tcp:" + t.address.to_string();
+      args["token"] = t.token;
+      res = call_json("migrate", args);
+      break;
+    case migration_target::kind::fd:
+      if (auto err = pass_fd(fd_name(dom), t.fd))
+        return err;
+      args["uri"] = "fd:" + fd_name(dom);
+      res = call_json("migrate", args);
+      break;
+    case migration_target::kind::direct:
+      args["uri"] = t.address.to_string();
+      args["xml"] = t.dest_xml;
+      args["suspend"] = t.suspend;
+      args["persistent"] = t.persistent;
+      res = call_json("migrate-direct", args, 20000);
+      break;
+  }
+  return res ? caf::none : res.error();
+}
+
+caf::expected<job_stats>
+test_driver::do_migrate_progress(const domain_entry& dom) {
+  auto res = call_json("query-migrate", {{"name", dom.def.name}});
+  if (!res)
+    return res.error();
+  auto& j = *res;
+  job_stats st;
+  st.hv_status = j.value("status", "none");
+  st.data_total = j.value("total", uint64_t{0});
+  st.data_processed = j.value("transferred", uint64_t{0});
+  st.data_remaining = j.value("remaining", uint64_t{0});
+  st.iteration = j.value("iteration", uint64_t{0});
+  st.mibps = j.value("mbps", 0.0);
+  st.dirty_rate_mibps = static_cast<double>(
+                          j.value("dirty-pages-rate", uint64_t{0}))
+                        * guest_page_size / (1024.0 * 1024.0);
+  st.expected_downtime_ms = j.value("expected-downtime", uint64_t{0});
+  st.downtime_ms = j.value("downtime", uint64_t{0});
+  st.paused_at_ms = j.value("paused-at", int64_t{0});
+  st.throttle = j.value("throttle", 0u);
+  st.error = j.value("error-desc", "");
+  return st;
+}
+
+caf::error test_driver::do_migrate_cancel(const domain_entry& dom) {
+  auto res = call_json("migrate-cancel", {{"name", dom.def.name}});
+  return res ? caf::none : res.error();
+}
+
+caf::error test_driver::do_migrate_tune(const domain_entry& dom,
+                                        uint64_t bandwidth,
+                                        uint32_t downtime_ms) {
+  qmp::json args{{"name", dom.def.name}};
+  if (bandwidth != UINT64_MAX)
+    args["max-bandwidth"] = bandwidth;
+  if (downtime_ms != 0)
+    args["downtime-limit"] = downtime_ms;
+  auto res = call_json("migrate-set-parameters", args);
+  return res ? caf::none : res.error();
+}
+
+caf::expected<incoming_endpoint>
+test_driver::do_migrate_prepare(const domain_entry& dom,
+                                const incoming_spec& spec) {
+  auto created = call_json("domain-create",
+                           {{"xml", to_xml(dom.def)},
+                            {"fill", false},
+                            {"paused", true}},
+                           120000);
+  if (!created) {
+    if (spec.fd >= 0)
+      ::close(spec.fd);
+    return created.error();
+  }
+  auto undo = [&](caf::error err) -> caf::expected<incoming_endpoint> {
+    call_json("domain-destroy", {{"name", dom.def.name}});
+    return err;
+  };
+  incoming_endpoint out;
+  qmp::json args{{"name", dom.def.name}};
+  if (spec.how == incoming_spec::kind::fd) {
+    if (auto err = pass_fd(fd_name(dom), spec.fd))
+      return undo(err);
+    args["uri"] = "fd:" + fd_name(dom);
+  } else {
+    out.token = crypto::to_hex(crypto::random_bytes(32));
+    args["uri"] = "tcp:" + spec.listen_host + ":"
+                  + std::to_string(spec.listen_port);
+    args["token"] = out.token;
+  }
+  auto res = call_json("migrate-incoming", args);
+  if (!res)
+    return undo(res.error());
+  out.port = res->value("port", uint16_t{0});
+  return out;
+}
+
+caf::error test_driver::do_check_incoming(const domain_entry& dom) {
+  auto mig = call_json("query-migrate", {{"name", dom.def.name}});
+  if (!mig)
+    return mig.error();
+  auto status = mig->value("status", "none");
+  if (status != "completed")
+    return make_error(errc::migration_failed,
+                      "incoming migration is '" + status + "'"
+                        + (mig->value("error-desc", "").empty()
+                             ? std::string{}
+                             : ": " + mig->value("error-desc", "")));
+  auto st = call_json("query-status", {{"name", dom.def.name}});
+  if (!st)
+    return st.error();
+  if (st->value("running", true))
+    return make_error(errc::migration_failed,
+                      "incoming domain is running before the commit");
+  return caf::none;
+}
+
+void test_driver::on_incoming(const qmp::json& data) {
+  // A direct migration the hypervisor accepted on its own (the destination
+  // agent takes no part in it; it learns of the domain here).
+  auto status = data.value("status", "");
+  auto xml = data.value("xml", "");
+  auto def = parse_domain_xml(xml);
+  if (!def) {
+    FERRY_ERROR("test", "direct migration brought unreadable XML: "
+                          << error_text(def.error()));
+    return;
+  }
+  auto name = def->name;
+  if (status == "active") {
+    auto& dom = adopt(*def, false, domain_state::paused);
+    dom.job_id = "direct";
+    FERRY_INFO("test", "direct migration of " << name << " arriving");
+  } else if (status == "completed") {
+    auto& dom = adopt(*def, false,
+                      data.value("running", false) ? domain_state::running
+                                                   : domain_state::paused);
+    dom.job_id.clear();
+    if (data.value("persistent", false)) {
+      dom.persistent = true;
+      if (auto err = persist(dom))
+        FERRY_WARN("test", error_text(err));
+    }
+    FERRY_INFO("test", "direct migration of " << name << " arrived ("
+                                              << to_string(dom.state) << ")");
+  } else if (status == "unknown") {
+    auto& dom = adopt(*def, false, domain_state::paused);
+    dom.job_id.clear();
+    FERRY_WARN("test", "direct migration of "
+                         << name
+                         << ": outcome unknown, kept paused here; resume it "
+                            "only if the source no longer runs it");
+  } else {
+    auto i = domains_.find(name);
+    if (i != domains_.end() && i->second.job_id == "direct") {
+      i->second.job_id.clear();
+      mark_shutoff(name);
+    }
+    FERRY_INFO("test", "direct migration of " << name << " failed: "
+                                              << data.value("error-desc", ""));
+  }
 }
 
 } // namespace ferry

@@ -55,10 +55,26 @@ protected:
   caf::error do_suspend(const domain_entry& dom) override;
   caf::error do_resume(const domain_entry& dom) override;
   caf::expected<domain_digest> do_digest(const domain_entry& dom) override;
+  caf::error do_migrate_start(const domain_entry& dom,
+                              const migration_target& target) override;
+  caf::expected<job_stats>
+  do_migrate_progress(const domain_entry& dom) override;
+  caf::error do_migrate_cancel(const domain_entry& dom) override;
+  caf::error do_migrate_tune(const domain_entry& dom, uint64_t bandwidth,
+                             uint32_t downtime_ms) override;
+  caf::expected<incoming_endpoint>
+  do_migrate_prepare(const domain_entry& dom,
+                     const incoming_spec& spec) override;
+  caf::error do_check_incoming(const domain_entry& dom) override;
 
 private:
   caf::error spawn_hypervisor();
   caf::error call(const std::string& cmd, const std::string& domain);
+  caf::expected<qmp::json> call_json(const std::string& cmd, qmp::json args,
+                                     int timeout_ms = 10000, int fd = -1);
+  /// Hands `fd` to the hypervisor under `name` (and closes our copy).
+  caf::error pass_fd(const std::string& name, int fd);
+  void on_incoming(const qmp::json& data);
 
   test_driver_config cfg_;
   pid_t pid_ = -1;

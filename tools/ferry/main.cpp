@@ -15,6 +15,7 @@
 #include "transport/caf_setup.hpp"
 #include "transport/tls/tls_layer.hpp"
 #include "transport/uri.hpp"
+#include "util/log.hpp"
 
 using namespace ferry;
 
@@ -40,6 +41,12 @@ int usage_error(const std::string& text) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Errors reach the user as one `error: …` line; internal logs only on
+  // request (FERRY_LOG=info|debug).
+  auto lvl = log::level::error;
+  if (auto* env = std::getenv("FERRY_LOG"))
+    log::parse_level(env, lvl);
+  log::setup(lvl, "ferry");
   client_settings settings;
   if (auto* env = std::getenv("FERRY_URI"))
     settings.uri = env;

@@ -102,6 +102,10 @@ bool fd_channel::read_exact(void* data, size_t len) {
   return true;
 }
 
+void fd_channel::finish() {
+  ::shutdown(fd_, SHUT_WR);
+}
+
 void fd_channel::abort() {
   aborted_ = true;
   ::shutdown(fd_, SHUT_RDWR);

@@ -21,6 +21,9 @@ public:
   virtual bool read_exact(void* data, size_t len) = 0;
   /// Unblocks all waiters; the channel is unusable afterwards.
   virtual void abort() = 0;
+  /// Ends our sending side after a completed migration (the peer reads EOF,
+  /// so relays such as stream pumps finish too).
+  virtual void finish() = 0;
   /// Why the last call failed.
   virtual std::string error() const = 0;
   /// Whether bytes are encrypted and the peer authenticated.
@@ -38,6 +41,7 @@ public:
   bool write_all(const void* data, size_t len) override;
   bool read_exact(void* data, size_t len) override;
   void abort() override;
+  void finish() override;
   std::string error() const override {
     return error_;
   }

@@ -451,7 +451,8 @@ json hypervisor::migrate_direct(const json& args) {
     fail("AuthenticationFailed",
          "the destination hypervisor refused our shared secret");
   auto offer = json{{"xml", str_arg(args, "xml")},
-                    {"suspend", bool_arg(args, "suspend", false)}}
+                    {"suspend", bool_arg(args, "suspend", false)},
+                    {"persistent", bool_arg(args, "persistent", false)}}
                  .dump();
   char len[4];
   stream::put_u32(len, static_cast<uint32_t>(offer.size()));
@@ -515,6 +516,7 @@ void hypervisor::serve_direct(int fd) {
   }
   auto xml = req["xml"].get<std::string>();
   bool suspend = req.value("suspend", false);
+  bool persistent = req.value("persistent", false);
   auto def = parse_domain_xml(xml);
   if (!def) {
     answer({{"error", error_text(def.error())}});
@@ -552,7 +554,8 @@ void hypervisor::serve_direct(int fd) {
       s->g->resume();
     emit("DOMAIN_INCOMING", {{"name", def->name}, {"xml", xml},
                              {"status", "completed"},
-                             {"running", !suspend}});
+                             {"running", !suspend},
+                             {"persistent", persistent}});
     return;
   }
   bool unknown = st.error.rfind("outcome unknown", 0) == 0;

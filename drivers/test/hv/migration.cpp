@@ -283,6 +283,7 @@ void outgoing_migration::run(bool send_go) {
                 "mismatch)");
   if (send_go && !channel_->write_all(&stream::reply_go, 1))
     return fail("cannot confirm to the destination: " + channel_->error());
+  channel_->finish();
   update([&](mig_stats& s) {
     s.remaining_bytes = 0;
     s.downtime_ms = ms_since(pause_start);
@@ -401,6 +402,7 @@ void incoming_migration::run(bool await_go) {
         fail("outcome unknown: the source did not confirm after the verdict");
         return;
       }
+      channel_->finish();
       set_status(mig_status::completed);
       return;
     } else {

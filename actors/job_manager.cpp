@@ -1,0 +1,201 @@
+#include "actors/job_manager.hpp"
+
+#include <caf/result.hpp>
+
+#include "actors/job_context.hpp"
+#include "actors/migration_coordinator.hpp"
+#include "actors/migration_destination.hpp"
+#include "actors/migration_source.hpp"
+#include "drivers/domain_definition.hpp"
+#include "actors/hardening.hpp"
+#include "messages/all.hpp"
+#include "messages/migration_rules.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<job_manager_state>*;
+
+constexpr size_t max_outcomes = 4096;
+
+caf::expected<job_context> context_for(self_ptr self,
+                                       const std::string& driver) {
+  auto& st = self->state;
+  auto name = driver.empty() ? st.settings.drivers.front() : driver;
+  auto i = st.drivers.find(name);
+  if (i == st.drivers.end())
+    return make_error(errc::invalid_argument,
+                      "this agent has no driver '" + name + "'");
+  job_context ctx;
+  ctx.agent_name = st.settings.name;
+  ctx.driver_name = name;
+  ctx.driver = i->second;
+  ctx.manager = caf::actor_cast<caf::actor>(self);
+  ctx.id = st.id;
+  ctx.data_listen = st.settings.testhv.listen;
+  ctx.agents_tls = !st.settings.insecure_tcp;
+  return ctx;
+}
+
+caf::error check_new_job(self_ptr self, const std::string& job_id,
+                         const std::string& role) {
+  auto& st = self->state;
+  if (!valid_job_id(job_id))
+    return make_error(errc::invalid_argument, "malformed migration job id");
+  if (st.jobs.count(job_id + "/" + role) != 0 || st.outcomes.count(job_id) != 0)
+    return make_error(errc::stale_message,
+                      "job " + job_id + " is already known here (duplicate "
+                                        "or replayed request)");
+  if (st.jobs.size() >= st.settings.limits.max_jobs)
+    return make_error(errc::limit_exceeded,
+                      "the agent already runs "
+                        + std::to_string(st.settings.limits.max_jobs)
+                        + " migration jobs");
+  return caf::none;
+}
+
+void add_job(self_ptr self, const std::string& job_id, job_entry entry) {
+  self->monitor(entry.actor);
+  self->state.jobs.emplace(job_id + "/" + entry.role, std::move(entry));
+}
+
+const job_entry* find_job(self_ptr self, const std::string& driver,
+                          const std::string& domain) {
+  const job_entry* best = nullptr;
+  auto rank = [](const std::string& role) {
+    return role == "source" ? 0 : role == "destination" ? 1 : 2;
+  };
+  for (auto& [id, e] : self->state.jobs)
+    if (e.domain == domain && (driver.empty() || e.driver == driver)
+        && (best == nullptr || rank(e.role) < rank(best->role)))
+      best = &e;
+  return best;
+}
+
+} // namespace
+
+caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
+                          agent_settings settings, identity_ptr id,
+                          std::map<std::string, caf::actor> drivers) {
+  harden(self, "jobs");
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.id = std::move(id);
+  st.drivers = std::move(drivers);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& jobs = self->state.jobs;
+    for (auto i = jobs.begin(); i != jobs.end(); ++i)
+      if (i->second.actor.address() == msg.source) {
+        jobs.erase(i);
+        return;
+      }
+  });
+  return {
+    [self](mig_begin& req) -> caf::result<begin_cookie> {
+      if (auto err = check_new_job(self, req.job_id, "source"))
+        return err;
+      auto ctx = context_for(self, req.driver);
+      if (!ctx)
+        return ctx.error();
+      auto job = self->spawn(migration_source, *ctx);
+      add_job(self, req.job_id, {"source", ctx->driver_name, req.domain, job});
+      self->delegate(job, std::move(req));
+      return caf::delegated<begin_cookie>{};
+    },
+    [self](mig_prepare& req) -> caf::result<prepare_cookie> {
+      if (auto err = check_new_job(self, req.job_id, "destination"))
+        return err;
+      if (auto err = validate_flags(req.flags))
+        return err;
+      auto ctx = context_for(self, req.driver);
+      if (!ctx)
+        return ctx.error();
+      auto def = parse_domain_xml(req.xml);
+      if (!def)
+        return def.error();
+      auto job = self->spawn(migration_destination, *ctx);
+      add_job(self, req.job_id,
+              {"destination", ctx->driver_name, def->name, job});
+      self->delegate(job, std::move(req));
+      return caf::delegated<prepare_cookie>{};
+    },
+    [self](migrate_request& req) -> caf::result<migration_result> {
+      auto& st = self->state;
+      if (auto err = validate_flags(req.flags))
+        return err;
+      if (!req.flags.p2p && !req.flags.direct)
+        return make_error(errc::invalid_argument,
+                          "a managed migration is coordinated by the client; "
+                          "send begin/prepare, or use --p2p");
+      data_path path;
+      path.agents_tls = !st.settings.insecure_tcp
+                        && req.flags.dest_uri.rfind("ferry+tls://", 0) == 0;
+      if (auto err = check_secure(req.flags, path))
+        return err;
+      auto ctx = context_for(self, req.driver);
+      if (!ctx)
+        return ctx.error();
+      auto rp = self->make_response_promise<migration_result>();
+      coordinator_args args;
+      args.job_id = new_job_id();
+      args.domain = req.domain;
+      args.flags = req.flags;
+      args.source_entry = caf::actor_cast<caf::actor>(self);
+      args.source_agent = st.settings.name;
+      args.source_driver = ctx->driver_name;
+      if (!req.flags.direct) {
+        auto uri = parse_agent_uri(req.flags.dest_uri);
+        if (!uri)
+          return uri.error();
+        args.dest_connect.uri = *uri;
+        args.dest_connect.id = st.id;
+        args.dest_connect.client_name = st.settings.name;
+      }
+      args.done = [rp](caf::expected<migration_result> res) mutable {
+        if (res)
+          rp.deliver(std::move(*res));
+        else
+          rp.deliver(res.error());
+      };
+      auto job_id = args.job_id;
+      auto coord = self->spawn(migration_coordinator, std::move(args));
+      add_job(self, job_id, {"coordinator", ctx->driver_name, req.domain, coord});
+      return rp;
+    },
+    [self](job_control& req) -> caf::result<job_stats> {
+      auto* job = find_job(self, req.driver, req.domain);
+      if (job == nullptr)
+        return make_error(errc::invalid_state,
+                          "no migration job for domain '" + req.domain + "'");
+      self->delegate(job->actor, std::move(req));
+      return caf::delegated<job_stats>{};
+    },
+    [self](const mig_query_outcome& req) -> caf::result<mig_outcome> {
+      auto& st = self->state;
+      auto i = st.outcomes.find(req.job_id);
+      if (i != st.outcomes.end())
+        return mig_outcome{static_cast<uint8_t>(i->second ? 1 : 0)};
+      if (st.jobs.count(req.job_id + "/destination") != 0)
+        return mig_outcome{2};
+      // Never prepared here, or prepared by an earlier run of this agent
+      // whose test guests died with it: not committed here.
+      return mig_outcome{0};
+    },
+    [self](const job_outcome& msg) {
+      auto& st = self->state;
+      st.outcomes[msg.job_id] = msg.committed;
+      st.outcome_order.push_back(msg.job_id);
+      if (st.outcome_order.size() > max_outcomes) {
+        st.outcomes.erase(st.outcome_order.front());
+        st.outcome_order.pop_front();
+      }
+    },
+    [self](const get_node_info&) {
+      return static_cast<uint32_t>(self->state.jobs.size());
+    },
+  };
+}
+
+} // namespace ferry

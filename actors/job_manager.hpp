@@ -1,0 +1,44 @@
+#pragma once
+
+#include <deque>
+#include <map>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "config/agent_settings.hpp"
+#include "transport/identity.hpp"
+
+namespace ferry {
+
+/// A job this agent takes part in.
+struct job_entry {
+  std::string role; ///< source, destination or coordinator
+  std::string driver;
+  std::string domain;
+  caf::actor actor;
+};
+
+struct job_manager_state {
+  agent_settings settings;
+  identity_ptr id;
+  std::map<std::string, caf::actor> drivers;
+  std::map<std::string, job_entry> jobs; ///< By job id (+ role suffix).
+  std::map<std::string, bool> outcomes;  ///< Finished destination jobs.
+  std::deque<std::string> outcome_order;
+  static inline const char* name = "ferry.job_manager";
+};
+
+/// Creates and finds this agent's migration jobs: source halves (begin),
+/// destination halves (prepare), and coordinators for the peer-to-peer
+/// modes (migrate). It enforces the concurrent-job limit, routes job
+/// control (domjobinfo, domjobabort, speed, downtime) to the job holding a
+/// domain, and remembers how destination jobs ended so that a source whose
+/// finish answer was lost can ask.
+caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
+                          agent_settings settings, identity_ptr id,
+                          std::map<std::string, caf::actor> drivers);
+
+} // namespace ferry

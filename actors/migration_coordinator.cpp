@@ -1,0 +1,363 @@
+#include "actors/migration_coordinator.hpp"
+
+#include <algorithm>
+
+#include <caf/result.hpp>
+
+#include "actors/hardening.hpp"
+#include "messages/all.hpp"
+#include "messages/migration_rules.hpp"
+#include "util/crypto.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<coordinator_state>*;
+
+uint64_t ms_since(std::chrono::steady_clock::time_point t) {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - t)
+      .count());
+}
+
+const std::string& job(self_ptr self) {
+  return self->state.args.job_id;
+}
+
+void report(self_ptr self, caf::expected<migration_result> res) {
+  auto& st = self->state;
+  if (st.reported)
+    return;
+  st.reported = true;
+  if (res)
+    FERRY_INFO("coordinator", "job " << job(self) << ": done in "
+                                     << res->total_ms << " ms");
+  else
+    FERRY_WARN("coordinator", "job " << job(self) << ": "
+                                     << error_text(res.error()));
+  if (st.args.done)
+    st.args.done(std::move(res));
+  if (st.dest_link.session)
+    st.dest_link = agent_link{};
+  self->quit();
+}
+
+/// Enters `phase`; `on_loss` runs if one of `waiting_on` (monitored job
+/// actors) goes down while the phase waits for it.
+uint64_t enter(self_ptr self, mig_phase phase,
+               std::function<void(caf::error)> on_loss,
+               std::vector<caf::actor_addr> waiting_on) {
+  auto& st = self->state;
+  st.phase = phase;
+  st.on_loss = std::move(on_loss);
+  st.waiting_on = std::move(waiting_on);
+  FERRY_DEBUG("coordinator", "job " << job(self) << ": " << to_string(phase));
+  return ++st.phase_seq;
+}
+
+/// Wraps a continuation taking `T` so that it runs only while `seq` is
+/// current (CAF needs the concrete argument type).
+template <class T, class F>
+auto guarded(self_ptr self, uint64_t seq, F f) {
+  return [self, seq, f](T x) mutable {
+    if (self->state.phase_seq != seq)
+      return;
+    self->state.phase_seq++;
+    f(std::forward<T>(x));
+  };
+}
+
+caf::error phase_error(self_ptr self, const char* phase,
+                       const caf::error& err) {
+  auto code = code_of(err);
+  if (code == errc::internal || code == errc::ok)
+    code = errc::migration_failed;
+  if (code == errc::timeout || code == errc::disconnected)
+    code = errc::migration_failed;
+  return make_error(code, std::string{phase} + " failed: " + error_text(err));
+  (void) self;
+}
+
+void confirm(self_ptr self, confirm_outcome outcome,
+             caf::expected<migration_result> result);
+void finish(self_ptr self);
+
+void succeed(self_ptr self, int64_t resumed_at, const std::string& warning) {
+  auto& st = self->state;
+  migration_result res;
+  res.job_id = job(self);
+  res.domain = st.args.flags.dname.empty() ? st.args.domain
+                                           : st.args.flags.dname;
+  res.mode = mode_of(st.args.flags);
+  res.digest_verified = true;
+  res.total_ms = ms_since(st.started);
+  auto& ps = st.perform_stats;
+  res.bytes = ps.data_processed;
+  res.mibps = res.total_ms > 0 ? static_cast<double>(res.bytes)
+                                   / (1024.0 * 1024.0)
+                                   / (static_cast<double>(res.total_ms) / 1000)
+                               : 0;
+  if (resumed_at > 0 && ps.paused_at_ms > 0 && resumed_at >= ps.paused_at_ms)
+    res.downtime_ms = static_cast<uint64_t>(resumed_at - ps.paused_at_ms);
+  else
+    res.downtime_ms = ps.downtime_ms;
+  res.warning = warning;
+  confirm(self, confirm_outcome::committed, std::move(res));
+}
+
+/// Sends confirm to the source and reports `result` afterwards.
+void confirm(self_ptr self, confirm_outcome outcome,
+             caf::expected<migration_result> result) {
+  auto& st = self->state;
+  if (!st.source_job) {
+    report(self, std::move(result));
+    return;
+  }
+  auto shared = std::make_shared<caf::expected<migration_result>>(
+    std::move(result));
+  auto seq = enter(
+    self, mig_phase::confirm,
+    [self, shared](caf::error err) {
+      if (*shared)
+        (*shared)->warning = "committed on the destination, but the source "
+                             "could not confirm: "
+                             + error_text(err);
+      report(self, std::move(*shared));
+    },
+    {st.source_job.address()});
+  self
+    ->request(st.source_job, st.args.timeouts.confirm,
+              mig_confirm{job(self), outcome})
+    .then(guarded<bool>(self, seq, [self, shared](bool) {
+            report(self, std::move(*shared));
+          }),
+          guarded<caf::error&>(self, seq, [self, shared](caf::error& err) {
+            if (*shared)
+              (*shared)->warning = "committed on the destination, but the "
+                                   "source could not confirm: "
+                                   + error_text(err);
+            report(self, std::move(*shared));
+          }));
+}
+
+void fail_after_perform(self_ptr self, caf::error why) {
+  // Nothing was committed: tear the destination down, resume the source.
+  auto& st = self->state;
+  auto shared = std::make_shared<caf::error>(std::move(why));
+  auto next = [self, shared] {
+    confirm(self, confirm_outcome::failed, *shared);
+  };
+  if (!st.dest_job) {
+    next();
+    return;
+  }
+  auto seq = enter(self, mig_phase::finish, [next](caf::error) { next(); },
+                   {st.dest_job.address()});
+  self
+    ->request(st.dest_job, st.args.timeouts.finish,
+              mig_finish{job(self), false})
+    .then(guarded<const finish_cookie&>(self, seq, [next](const finish_cookie&) { next(); }),
+          guarded<caf::error&>(self, seq, [next](caf::error&) { next(); }));
+}
+
+void finish(self_ptr self) {
+  auto& st = self->state;
+  auto unknown = [self](caf::error err) {
+    // The commit may or may not have happened: never resume blindly.
+    confirm(self, confirm_outcome::unknown,
+            make_error(errc::outcome_unknown,
+                       "outcome unknown: the destination's answer to finish "
+                       "was lost ("
+                         + error_text(err)
+                         + "); the source keeps the domain paused until it "
+                           "learns the outcome"));
+  };
+  auto seq = enter(self, mig_phase::finish, unknown, {st.dest_job.address()});
+  self
+    ->request(st.dest_job, st.args.timeouts.finish,
+              mig_finish{job(self), true})
+    .then(guarded<const finish_cookie&>(self, seq,
+                  [self](const finish_cookie& fc) {
+                    succeed(self, fc.resumed_at_ms, {});
+                  }),
+          guarded<caf::error&>(self, seq, [self, unknown](caf::error& err) {
+            auto code = code_of(err);
+            if (code == errc::timeout || code == errc::disconnected
+                || code == errc::internal)
+              unknown(err);
+            else
+              confirm(self, confirm_outcome::failed,
+                      phase_error(self, "finish", err));
+          }));
+}
+
+void perform(self_ptr self) {
+  auto& st = self->state;
+  auto seq = enter(
+    self, mig_phase::perform,
+    [self](caf::error err) {
+      fail_after_perform(self, phase_error(self, "perform", err));
+    },
+    {st.source_job.address(), st.dest_job.address()});
+  self
+    ->request(st.source_job, st.args.timeouts.perform,
+              mig_perform{job(self), st.prepare})
+    .then(guarded<job_stats&>(self, seq,
+                  [self](job_stats& stats) {
+                    self->state.perform_stats = std::move(stats);
+                    if (self->state.args.flags.direct)
+                      succeed(self, 0, {});
+                    else
+                      finish(self);
+                  }),
+          guarded<caf::error&>(self, seq, [self](caf::error& err) {
+            fail_after_perform(self, phase_error(self, "perform", err));
+          }));
+}
+
+void prepare(self_ptr self) {
+  auto& st = self->state;
+  if (st.args.flags.direct) {
+    perform(self);
+    return;
+  }
+  auto on_fail = [self](caf::error err) {
+    confirm(self, confirm_outcome::failed, phase_error(self, "prepare", err));
+  };
+  auto seq = enter(self, mig_phase::prepare, on_fail,
+                   {st.args.dest_entry.address()});
+  mig_prepare req;
+  req.job_id = job(self);
+  req.xml = st.begin.xml;
+  req.flags = st.args.flags;
+  req.source_agent = st.args.source_agent;
+  req.coordinator = caf::actor_cast<caf::actor>(self);
+  self->request(st.args.dest_entry, st.args.timeouts.prepare, std::move(req))
+    .then(guarded<prepare_cookie&>(self, seq,
+                  [self](prepare_cookie& cookie) {
+                    auto& st = self->state;
+                    st.prepare = std::move(cookie);
+                    st.dest_job = st.prepare.dest_job;
+                    if (!st.dest_job) {
+                      confirm(self, confirm_outcome::failed,
+                              make_error(errc::migration_failed,
+                                         "prepare returned no job"));
+                      return;
+                    }
+                    self->monitor(st.dest_job);
+                    perform(self);
+                  }),
+          guarded<caf::error&>(self, seq, on_fail));
+}
+
+void begin(self_ptr self) {
+  auto& st = self->state;
+  auto on_fail = [self](caf::error err) {
+    report(self, phase_error(self, "begin", err));
+  };
+  auto seq = enter(self, mig_phase::begin, on_fail,
+                   {st.args.source_entry.address()});
+  mig_begin req;
+  req.job_id = job(self);
+  req.domain = st.args.domain;
+  req.flags = st.args.flags;
+  req.coordinator = caf::actor_cast<caf::actor>(self);
+  req.driver = st.args.source_driver;
+  self->request(st.args.source_entry, st.args.timeouts.begin, std::move(req))
+    .then(guarded<begin_cookie&>(self, seq,
+                  [self](begin_cookie& cookie) {
+                    auto& st = self->state;
+                    st.begin = std::move(cookie);
+                    st.source_job = st.begin.source_job;
+                    if (!st.source_job) {
+                      report(self, make_error(errc::migration_failed,
+                                              "begin returned no job"));
+                      return;
+                    }
+                    self->monitor(st.source_job);
+                    prepare(self);
+                  }),
+          guarded<caf::error&>(self, seq, on_fail));
+}
+
+} // namespace
+
+std::string new_job_id() {
+  return crypto::to_hex(crypto::random_bytes(16));
+}
+
+bool valid_job_id(const std::string& id) {
+  if (id.size() != 32)
+    return false;
+  for (char c : id)
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
+caf::behavior migration_coordinator(caf::stateful_actor<coordinator_state>* self,
+                                    coordinator_args args) {
+  harden(self, "coordinator");
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.started = std::chrono::steady_clock::now();
+  FERRY_INFO("coordinator", "job " << st.args.job_id << ": migrating "
+                                   << st.args.domain << " ("
+                                   << mode_of(st.args.flags) << ") to "
+                                   << st.args.flags.dest_uri);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    bool ours = std::find(st.waiting_on.begin(), st.waiting_on.end(),
+                          msg.source)
+                != st.waiting_on.end();
+    if (!ours || !st.on_loss)
+      return;
+    auto loss = std::move(st.on_loss);
+    st.on_loss = nullptr;
+    ++st.phase_seq; // late answers of this phase are ignored
+    loss(make_error(errc::disconnected,
+                    msg.source == st.source_job.address()
+                      ? "the source agent's job went away"
+                      : "the destination agent's job went away"));
+  });
+  if (st.args.source_entry)
+    self->monitor(st.args.source_entry);
+  if (st.args.dest_entry)
+    self->monitor(st.args.dest_entry);
+  if (!st.args.dest_entry && !st.args.flags.direct) {
+    st.phase = mig_phase::none;
+    auto req = st.args.dest_connect;
+    connect_agent(self, std::move(req), [self](caf::expected<agent_link> l) {
+      if (!l) {
+        report(self, make_error(errc::migration_failed,
+                                "cannot reach the destination agent: "
+                                  + error_text(l.error())));
+        return;
+      }
+      auto& st = self->state;
+      st.dest_link = std::move(*l);
+      st.args.dest_entry = st.dest_link.session;
+      self->monitor(st.dest_link.session);
+      begin(self);
+    });
+  } else {
+    begin(self);
+  }
+  return {
+    [self](const job_control&) -> caf::result<job_stats> {
+      job_stats out;
+      out.job_id = self->state.args.job_id;
+      out.domain = self->state.args.domain;
+      out.mode = mode_of(self->state.args.flags);
+      out.role = "coordinator";
+      out.phase = self->state.phase;
+      out.elapsed_ms = ms_since(self->state.started);
+      return out;
+    },
+  };
+}
+
+} // namespace ferry

@@ -1,0 +1,228 @@
+#include "actors/migration_destination.hpp"
+
+#include <caf/result.hpp>
+#include <caf/send.hpp>
+
+#include "actors/driver_messages.hpp"
+#include "drivers/domain_definition.hpp"
+#include "drivers/driver.hpp"
+#include "transport/uri.hpp"
+#include "actors/hardening.hpp"
+#include "messages/all.hpp"
+#include "messages/migration_rules.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<destination_job_state>*;
+
+void stop_pump(self_ptr self) {
+  if (self->state.pump) {
+    caf::anon_send_exit(self->state.pump, caf::exit_reason::user_shutdown);
+    self->state.pump = nullptr;
+  }
+}
+
+/// Ends the job: records the outcome with the job manager and quits.
+void done(self_ptr self, bool committed) {
+  auto& st = self->state;
+  stop_pump(self);
+  st.phase = committed ? mig_phase::done : mig_phase::failed;
+  self->send(st.ctx.manager, job_outcome{st.job_id, committed});
+  caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
+  self->quit();
+}
+
+/// Runs finish through the driver; `then` gets the resume time or an error.
+void run_finish(self_ptr self, bool success,
+                std::function<void(caf::expected<int64_t>)> then) {
+  auto& st = self->state;
+  st.phase = mig_phase::finish;
+  drv_finish req;
+  req.domain = st.domain;
+  req.job_id = st.job_id;
+  req.success = success;
+  req.suspend = st.flags.suspend;
+  req.persistent = st.flags.persistent;
+  self->request(st.ctx.driver, st.ctx.driver_timeout, std::move(req))
+    .then([then](int64_t resumed_at) { then(resumed_at); },
+          [then](caf::error& err) { then(err); });
+}
+
+void tear_down(self_ptr self, const char* why) {
+  FERRY_WARN("destination", "job " << self->state.job_id << ": " << why
+                                   << "; tearing the incoming domain down");
+  run_finish(self, false, [self](caf::expected<int64_t>) { done(self, false); });
+}
+
+job_stats snapshot(self_ptr self, job_stats s) {
+  auto& st = self->state;
+  s.job_id = st.job_id;
+  s.domain = st.domain;
+  s.mode = mode_of(st.flags);
+  s.role = "destination";
+  s.phase = st.phase;
+  s.elapsed_ms = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - st.started)
+      .count());
+  if (st.pump_stats)
+    s.pump_bytes = st.pump_stats->bytes_in + st.pump_stats->bytes_out;
+  return s;
+}
+
+caf::behavior prepared(self_ptr self) {
+  return {
+    [self](const mig_finish& req) -> caf::result<finish_cookie> {
+      auto& st = self->state;
+      if (req.job_id != st.job_id)
+        return make_error(errc::stale_message,
+                          "finish for job " + req.job_id + ", this is "
+                            + st.job_id);
+      if (st.phase != mig_phase::prepare)
+        return make_error(errc::stale_message,
+                          "duplicate finish for job " + st.job_id);
+      auto rp = self->make_response_promise<finish_cookie>();
+      bool success = req.success;
+      run_finish(self, success,
+                 [self, rp, success](caf::expected<int64_t> res) mutable {
+                   auto& st = self->state;
+                   if (!res) {
+                     rp.deliver(res.error());
+                     done(self, false);
+                     return;
+                   }
+                   finish_cookie out;
+                   out.committed = success;
+                   out.resumed_at_ms = *res;
+                   out.domain = st.domain;
+                   rp.deliver(out);
+                   done(self, success);
+                 });
+      return rp;
+    },
+    [self](const job_control& req) -> caf::result<job_stats> {
+      auto& st = self->state;
+      if (req.verb == job_verb::abort) {
+        if (st.phase != mig_phase::prepare)
+          return make_error(errc::invalid_state, "job " + st.job_id
+                                                   + " is already finishing");
+        auto out = snapshot(self, {});
+        tear_down(self, "aborted by request");
+        return out;
+      }
+      if (req.verb != job_verb::info)
+        return make_error(errc::invalid_argument,
+                          "speed and downtime are set on the source");
+      auto rp = self->make_response_promise<job_stats>();
+      self
+        ->request(st.ctx.driver, std::chrono::seconds{10},
+                  drv_progress{st.domain})
+        .then([self, rp](job_stats& s) mutable {
+                rp.deliver(snapshot(self, std::move(s)));
+              },
+              [self, rp](caf::error&) mutable {
+                rp.deliver(snapshot(self, {}));
+              });
+      return rp;
+    },
+    [self](const driver_event&) {
+      // Incoming progress needs no action: finish checks the final status.
+    },
+  };
+}
+
+} // namespace
+
+caf::behavior migration_destination(
+  caf::stateful_actor<destination_job_state>* self, job_context ctx) {
+  harden(self, "destination");
+  self->state.ctx = std::move(ctx);
+  self->state.started = std::chrono::steady_clock::now();
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source == st.pump.address()) {
+      st.pump = nullptr;
+      return; // the hypervisor sees the broken stream; finish decides
+    }
+    if (msg.source == st.coordinator.address()
+        && st.phase == mig_phase::prepare) {
+      st.coordinator = nullptr;
+      tear_down(self, "coordinator lost before finish");
+    }
+  });
+  return {
+    [self](mig_prepare& req) -> caf::result<prepare_cookie> {
+      auto& st = self->state;
+      st.job_id = req.job_id;
+      st.flags = req.flags;
+      st.coordinator = req.coordinator;
+      auto def = parse_domain_xml(req.xml);
+      if (!def) {
+        self->quit();
+        return def.error();
+      }
+      st.domain = def->name;
+      prepare_cookie cookie;
+      cookie.dest_job = caf::actor_cast<caf::actor>(self);
+      incoming_spec spec;
+      if (st.flags.tunnelled) {
+        int ours = -1;
+        int theirs = -1;
+        if (!make_pump_socketpair(ours, theirs)) {
+          self->quit();
+          return make_error(errc::io_error, "cannot create a socketpair");
+        }
+        st.pump_stats = std::make_shared<pump_shared>();
+        pump_config cfg;
+        st.pump = self->spawn<caf::detached>(stream_pump, st.job_id, ours,
+                                             caf::actor{}, cfg, st.pump_stats);
+        self->monitor(st.pump);
+        cookie.dest_pump = st.pump;
+        spec.how = incoming_spec::kind::fd;
+        spec.fd = theirs;
+      } else {
+        spec.how = incoming_spec::kind::native;
+        spec.listen_host = st.ctx.data_listen.host;
+        if (!st.flags.migrate_uri.empty()) {
+          auto mu = parse_migrate_uri(st.flags.migrate_uri);
+          if (!mu) {
+            self->quit();
+            return mu.error();
+          }
+          spec.listen_host = mu->host;
+          spec.listen_port = mu->port;
+        }
+        cookie.data_host = spec.listen_host;
+      }
+      auto rp = self->make_response_promise<prepare_cookie>();
+      self
+        ->request(st.ctx.driver, st.ctx.driver_timeout,
+                  drv_prepare{st.job_id, req.xml, spec})
+        .then(
+          [self, rp, cookie](incoming_endpoint& ep) mutable {
+            auto& st = self->state;
+            st.phase = mig_phase::prepare;
+            cookie.data_port = ep.port;
+            cookie.token = ep.token;
+            if (st.coordinator)
+              self->monitor(st.coordinator);
+            caf::anon_send(st.ctx.driver,
+                       drv_watch{st.domain, caf::actor_cast<caf::actor>(self)});
+            FERRY_INFO("destination", "job " << st.job_id << ": prepared "
+                                             << st.domain);
+            self->become(prepared(self));
+            rp.deliver(std::move(cookie));
+          },
+          [self, rp](caf::error& err) mutable {
+            rp.deliver(err);
+            done(self, false);
+          });
+      return rp;
+    },
+  };
+}
+
+} // namespace ferry

@@ -1,0 +1,509 @@
+#include "actors/migration_source.hpp"
+
+#include <caf/result.hpp>
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/driver_messages.hpp"
+#include "drivers/driver.hpp"
+#include "actors/hardening.hpp"
+#include "messages/all.hpp"
+#include "messages/migration_rules.hpp"
+#include "transport/connector.hpp"
+#include "transport/uri.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<source_job_state>*;
+
+constexpr auto tick_interval = std::chrono::milliseconds{250};
+constexpr auto confirm_grace = std::chrono::seconds{2};
+
+/// Self-messages of the source job (local only).
+struct src_tick {
+  uint64_t unused = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, src_tick& x) {
+  return f(caf::meta::type_name("ferry.src_tick"), x.unused);
+}
+
+struct src_resolve {
+  uint64_t unused = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, src_resolve& x) {
+  return f(caf::meta::type_name("ferry.src_resolve"), x.unused);
+}
+
+uint64_t elapsed_ms(self_ptr self) {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - self->state.started)
+      .count());
+}
+
+job_stats snapshot(self_ptr self) {
+  auto& st = self->state;
+  auto out = st.stats;
+  out.job_id = st.job_id;
+  out.domain = st.domain;
+  out.mode = mode_of(st.flags);
+  out.role = "source";
+  out.phase = st.phase;
+  out.elapsed_ms = elapsed_ms(self);
+  if (st.pump_stats)
+    out.pump_bytes = st.pump_stats->bytes_out + st.pump_stats->bytes_in;
+  return out;
+}
+
+void stop_pump(self_ptr self) {
+  if (self->state.pump) {
+    caf::anon_send_exit(self->state.pump, caf::exit_reason::user_shutdown);
+    self->state.pump = nullptr;
+  }
+}
+
+/// Applies confirm's outcome through the driver, then `then(err)`.
+void apply_confirm(self_ptr self, confirm_outcome outcome,
+                   std::function<void(caf::error)> then) {
+  auto& st = self->state;
+  drv_confirm req;
+  req.domain = st.domain;
+  req.job_id = st.job_id;
+  req.outcome = outcome;
+  req.undefine = st.flags.undefine_source;
+  req.was_running = st.was_running;
+  self->request(st.ctx.driver, st.ctx.driver_timeout, std::move(req))
+    .then([then](bool) { then(caf::none); },
+          [then](caf::error& err) { then(err); });
+}
+
+/// Ends the job after confirm (or on our own when the coordinator is gone).
+void conclude(self_ptr self, confirm_outcome outcome) {
+  stop_pump(self);
+  apply_confirm(self, outcome, [self, outcome](caf::error err) {
+    auto& st = self->state;
+    if (err)
+      FERRY_ERROR("source", "job " << st.job_id << ": confirm: "
+                                   << error_text(err));
+    st.phase = outcome == confirm_outcome::committed ? mig_phase::done
+                                                     : mig_phase::failed;
+    caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
+    self->quit();
+  });
+}
+
+void start_resolution(self_ptr self);
+
+/// Asks the destination agent what became of the job.
+void resolve(self_ptr self) {
+  auto& st = self->state;
+  auto uri = parse_agent_uri(st.flags.dest_uri);
+  if (!uri) {
+    FERRY_ERROR("source", "job " << st.job_id << ": cannot resolve: "
+                                 << error_text(uri.error()));
+    return;
+  }
+  connect_request req;
+  req.uri = *uri;
+  req.id = st.ctx.id;
+  req.client_name = st.ctx.agent_name;
+  req.timeout = st.ctx.connect_timeout;
+  connect_agent(self, req, [self](caf::expected<agent_link> link) {
+    auto& st = self->state;
+    if (!link) {
+      FERRY_WARN("source", "job " << st.job_id << ": destination unreachable ("
+                                  << error_text(link.error())
+                                  << "); outcome still unknown");
+      start_resolution(self);
+      return;
+    }
+    auto session = link->session;
+    self->request(session, std::chrono::seconds{10},
+                  mig_query_outcome{st.job_id})
+      .then(
+        [self](const mig_outcome& out) {
+          auto& st = self->state;
+          if (out.state == 1) {
+            FERRY_INFO("source", "job " << st.job_id
+                                        << ": destination committed; "
+                                           "destroying the source copy");
+            conclude(self, confirm_outcome::committed);
+          } else if (out.state == 0) {
+            FERRY_INFO("source", "job " << st.job_id
+                                        << ": destination did not commit; "
+                                           "resuming here");
+            conclude(self, confirm_outcome::failed);
+          } else {
+            start_resolution(self);
+          }
+        },
+        [self](caf::error& err) {
+          FERRY_WARN("source", "job " << self->state.job_id
+                                      << ": outcome query failed: "
+                                      << error_text(err));
+          start_resolution(self);
+        });
+  });
+}
+
+void start_resolution(self_ptr self) {
+  auto& st = self->state;
+  st.phase = mig_phase::outcome_unknown;
+  auto n = std::min<uint32_t>(st.resolve_attempts++, 4);
+  auto delay = std::chrono::seconds{1u << n}; // 1, 2, 4, 8, 16 s
+  self->delayed_send(self, delay, src_resolve{});
+}
+
+/// The hypervisor's migration reached a terminal status.
+void on_terminal(self_ptr self, const std::string& status) {
+  auto& st = self->state;
+  if (!st.perform_pending)
+    return;
+  self->request(st.ctx.driver, st.ctx.driver_timeout, drv_progress{st.domain})
+    .then(
+      [self, status](job_stats& s) {
+        auto& st = self->state;
+        if (!st.perform_pending)
+          return;
+        st.stats = std::move(s);
+        st.perform_pending = false;
+        if (status == "completed") {
+          st.phase = mig_phase::perform;
+          st.stats.data_remaining = 0;
+          FERRY_INFO("source", "job " << st.job_id << ": data verified by "
+                                         "the destination ("
+                                      << st.stats.data_processed << " bytes, "
+                                      << st.stats.iteration << " passes)");
+          st.perform_rp.deliver(snapshot(self));
+          if (!st.coordinator)
+            start_resolution(self);
+          return;
+        }
+        st.phase = mig_phase::failed;
+        stop_pump(self);
+        auto why = !st.abort_reason.empty() ? st.abort_reason
+                   : st.stats.error.empty() ? "the hypervisor reported " + status
+                                            : st.stats.error;
+        auto code = st.abort_reason.empty() ? errc::migration_failed
+                                            : errc::migration_aborted;
+        st.perform_rp.deliver(make_error(code, why));
+        if (!st.coordinator)
+          conclude(self, confirm_outcome::failed);
+      },
+      [self, status](caf::error&) {
+        auto& st = self->state;
+        if (!st.perform_pending)
+          return;
+        st.perform_pending = false;
+        st.perform_rp.deliver(
+          make_error(errc::migration_failed, "hypervisor migration " + status));
+      });
+}
+
+bool terminal(const std::string& status) {
+  return status == "completed" || status == "failed" || status == "cancelled";
+}
+
+void on_tick(self_ptr self) {
+  auto& st = self->state;
+  if (!st.perform_pending)
+    return;
+  self->delayed_send(self, tick_interval, src_tick{});
+  if (st.flags.timeout_s > 0 && !st.suspended_by_timeout && st.flags.live
+      && elapsed_ms(self) > uint64_t{st.flags.timeout_s} * 1000) {
+    // libvirt's --timeout: pause the guest so the rest converges.
+    st.suspended_by_timeout = true;
+    FERRY_INFO("source", "job " << st.job_id << ": --timeout reached, pausing "
+                                << st.domain << " to finish the copy");
+    self->request(st.ctx.driver, st.ctx.driver_timeout,
+                  domain_op{domain_verb::suspend, st.domain})
+      .then([](const domain_info&) {}, [](caf::error&) {});
+  }
+  self->request(st.ctx.driver, st.ctx.driver_timeout, drv_progress{st.domain})
+    .then(
+      [self](job_stats& s) {
+        auto& st = self->state;
+        if (!st.perform_pending)
+          return;
+        st.stats = std::move(s);
+        if (terminal(st.stats.hv_status))
+          on_terminal(self, st.stats.hv_status);
+      },
+      [](caf::error&) {});
+}
+
+/// Builds where the hypervisor sends its stream.
+caf::expected<migration_target> make_target(self_ptr self,
+                                            const prepare_cookie& cookie) {
+  auto& st = self->state;
+  auto& f = st.flags;
+  migration_target t;
+  t.params.live = f.live;
+  t.params.max_bandwidth = f.tunnelled ? 0 : f.bandwidth_mibps * 1024 * 1024;
+  t.params.downtime_limit_ms = f.max_downtime_ms;
+  t.params.progress_timeout_ms = f.progress_timeout_ms;
+  t.params.auto_converge = f.auto_converge;
+  if (f.direct) {
+    auto hv = parse_hypervisor_uri(f.dest_uri);
+    if (!hv)
+      return hv.error();
+    t.how = migration_target::kind::direct;
+    t.address = hv->address;
+    t.dest_xml = st.dest_xml;
+    t.suspend = f.suspend;
+    t.persistent = f.persistent;
+    return t;
+  }
+  if (f.tunnelled) {
+    if (!cookie.dest_pump)
+      return make_error(errc::migration_failed,
+                        "the destination offered no stream pump");
+    int ours = -1;
+    int theirs = -1;
+    if (!make_pump_socketpair(ours, theirs))
+      return make_error(errc::io_error, "cannot create a socketpair");
+    st.pump_stats = std::make_shared<pump_shared>();
+    pump_config cfg;
+    cfg.bandwidth = f.bandwidth_mibps * 1024 * 1024;
+    st.pump = self->spawn<caf::detached>(stream_pump, st.job_id, ours,
+                                         cookie.dest_pump, cfg, st.pump_stats);
+    self->monitor(st.pump);
+    t.how = migration_target::kind::fd;
+    t.fd = theirs;
+    return t;
+  }
+  t.how = migration_target::kind::native;
+  t.address = {cookie.data_host, cookie.data_port};
+  t.token = cookie.token;
+  return t;
+}
+
+caf::behavior performing(self_ptr self);
+
+/// Handlers every state shares: job control and hypervisor events.
+caf::message_handler common(self_ptr self) {
+  return {
+    [self](const job_control& req) -> caf::result<job_stats> {
+      auto& st = self->state;
+      switch (req.verb) {
+        case job_verb::info:
+          return snapshot(self);
+        case job_verb::abort:
+          if (!st.perform_pending)
+            return make_error(errc::invalid_state,
+                              "job " + st.job_id + " is in "
+                                + to_string(st.phase)
+                                + "; only a running transfer can be aborted");
+          st.abort_reason = "migration aborted by request (domjobabort)";
+          FERRY_INFO("source", "job " << st.job_id << ": abort requested");
+          caf::anon_send(st.ctx.driver, drv_cancel{st.domain});
+          return snapshot(self);
+        case job_verb::set_speed: {
+          auto bytes = req.value * 1024 * 1024;
+          st.flags.bandwidth_mibps = req.value;
+          if (st.pump)
+            self->send(st.pump, bytes);
+          else
+            caf::anon_send(st.ctx.driver, drv_tune{st.domain, bytes, 0});
+          return snapshot(self);
+        }
+        case job_verb::set_downtime:
+          if (req.value == 0 || req.value > 600000)
+            return make_error(errc::invalid_argument,
+                              "downtime must be from 1 to 600000 ms");
+          st.flags.max_downtime_ms = static_cast<uint32_t>(req.value);
+          caf::anon_send(st.ctx.driver,
+                     drv_tune{st.domain, UINT64_MAX,
+                              static_cast<uint32_t>(req.value)});
+          return snapshot(self);
+      }
+      return make_error(errc::invalid_argument, "unknown job control verb");
+    },
+    [self](const driver_event& ev) {
+      auto data = nlohmann::json::parse(ev.payload, nullptr, false);
+      if (!data.is_object() || data.value("direction", "") != "out")
+        return;
+      auto status = data.value("status", "");
+      if (terminal(status))
+        on_terminal(self, status);
+    },
+    [self](const src_tick&) { on_tick(self); },
+    [self](const src_resolve&) {
+      if (self->state.phase == mig_phase::outcome_unknown)
+        resolve(self);
+    },
+  };
+}
+
+caf::result<bool> on_confirm(self_ptr self, const mig_confirm& req) {
+  auto& st = self->state;
+  if (req.job_id != st.job_id)
+    return make_error(errc::stale_message,
+                      "confirm for job " + req.job_id + ", this is "
+                        + st.job_id);
+  if (st.perform_pending)
+    return make_error(errc::invalid_state,
+                      "confirm while perform still runs (job " + st.job_id
+                        + ")");
+  if (req.outcome == confirm_outcome::committed
+      && st.phase != mig_phase::perform)
+    return make_error(errc::invalid_state,
+                      "cannot confirm a commit: the data was never verified");
+  st.phase = mig_phase::confirm;
+  auto rp = self->make_response_promise<bool>();
+  if (req.outcome == confirm_outcome::unknown) {
+    apply_confirm(self, confirm_outcome::unknown, [self, rp](caf::error) mutable {
+      start_resolution(self);
+      rp.deliver(true);
+    });
+    return rp;
+  }
+  auto outcome = req.outcome;
+  stop_pump(self);
+  apply_confirm(self, outcome, [self, rp, outcome](caf::error err) mutable {
+    auto& st = self->state;
+    st.phase = outcome == confirm_outcome::committed ? mig_phase::done
+                                                     : mig_phase::failed;
+    caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
+    if (err)
+      rp.deliver(err);
+    else
+      rp.deliver(true);
+    self->quit();
+  });
+  return rp;
+}
+
+/// From perform until confirm: the transfer runs, then waits for confirm.
+caf::behavior performing(self_ptr self) {
+  return caf::message_handler{
+           [self](const mig_confirm& req) { return on_confirm(self, req); },
+           [self](const mig_perform& req) -> caf::result<job_stats> {
+             return make_error(errc::stale_message,
+                               "duplicate perform for job " + req.job_id);
+           },
+         }
+    .or_else(common(self));
+}
+
+caf::behavior begun(self_ptr self) {
+  return caf::message_handler{
+           [self](mig_perform& req) -> caf::result<job_stats> {
+             auto& st = self->state;
+             if (req.job_id != st.job_id)
+               return make_error(errc::stale_message,
+                                 "perform for job " + req.job_id
+                                   + ", this is " + st.job_id);
+             auto target = make_target(self, req.cookie);
+             if (!target)
+               return target.error();
+             st.phase = mig_phase::perform;
+             st.perform_pending = true;
+             st.perform_rp = self->make_response_promise<job_stats>();
+             FERRY_INFO("source", "job " << st.job_id << ": perform ("
+                                         << mode_of(st.flags) << ")");
+             self->become(performing(self));
+             self
+               ->request(st.ctx.driver, st.ctx.driver_timeout,
+                         drv_start{st.domain, std::move(*target)})
+               .then([self](bool) { on_tick(self); },
+                     [self](caf::error& err) {
+                       auto& st = self->state;
+                       if (!st.perform_pending)
+                         return;
+                       st.perform_pending = false;
+                       st.phase = mig_phase::failed;
+                       stop_pump(self);
+                       st.perform_rp.deliver(err);
+                       if (!st.coordinator)
+                         conclude(self, confirm_outcome::failed);
+                     });
+             return st.perform_rp;
+           },
+           [self](const mig_confirm& req) { return on_confirm(self, req); },
+         }
+    .or_else(common(self));
+}
+
+} // namespace
+
+caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
+                               job_context ctx) {
+  harden(self, "source");
+  self->state.ctx = std::move(ctx);
+  self->state.started = std::chrono::steady_clock::now();
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source == st.pump.address()) {
+      st.pump = nullptr;
+      if (st.perform_pending) {
+        st.abort_reason = "the stream pump stopped: "
+                          + (msg.reason ? error_text(msg.reason)
+                                        : std::string{"ended"});
+        caf::anon_send(st.ctx.driver, drv_cancel{st.domain});
+      }
+      return;
+    }
+    if (msg.source != st.coordinator.address())
+      return;
+    st.coordinator = nullptr;
+    FERRY_WARN("source", "job " << st.job_id << ": coordinator lost in "
+                                << to_string(st.phase));
+    if (st.perform_pending) {
+      // Stop the transfer; on_terminal decides once it ends.
+      st.abort_reason = "the migration's coordinator went away";
+      caf::anon_send(st.ctx.driver, drv_cancel{st.domain});
+    } else if (st.phase == mig_phase::perform) {
+      // Data verified, confirm never came: finish may have committed.
+      start_resolution(self);
+    } else if (st.phase == mig_phase::begin || st.phase == mig_phase::failed) {
+      conclude(self, confirm_outcome::failed);
+    }
+  });
+  return {
+    [self](mig_begin& req) -> caf::result<begin_cookie> {
+      auto& st = self->state;
+      st.job_id = req.job_id;
+      st.domain = req.domain;
+      st.flags = req.flags;
+      st.coordinator = req.coordinator;
+      st.stats.job_id = req.job_id;
+      auto rp = self->make_response_promise<begin_cookie>();
+      self
+        ->request(st.ctx.driver, st.ctx.driver_timeout,
+                  drv_begin{req.job_id, req.domain, req.flags.dname})
+        .then(
+          [self, rp](begin_result& br) mutable {
+            auto& st = self->state;
+            st.was_running = br.was_running;
+            st.dest_xml = br.xml;
+            st.phase = mig_phase::begin;
+            st.stats.data_total = br.memory_bytes;
+            caf::anon_send(st.ctx.driver,
+                       drv_watch{st.domain, caf::actor_cast<caf::actor>(self)});
+            if (st.coordinator)
+              self->monitor(st.coordinator);
+            begin_cookie cookie;
+            cookie.source_job = caf::actor_cast<caf::actor>(self);
+            cookie.xml = std::move(br.xml);
+            cookie.source_agent = st.ctx.agent_name;
+            cookie.memory_bytes = br.memory_bytes;
+            cookie.was_running = br.was_running;
+            self->become(begun(self));
+            rp.deliver(std::move(cookie));
+          },
+          [self, rp](caf::error& err) mutable {
+            rp.deliver(err);
+            self->quit();
+          });
+      return rp;
+    },
+  };
+}
+
+} // namespace ferry

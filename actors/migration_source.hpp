@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/job_context.hpp"
+#include "actors/stream_pump.hpp"
+#include "messages/migration.hpp"
+
+namespace ferry {
+
+struct source_job_state {
+  job_context ctx;
+  std::string job_id;
+  std::string domain;
+  migration_flags flags;
+  std::string dest_xml; ///< Definition for the destination (from begin).
+  caf::actor coordinator;
+  caf::actor pump;
+  std::shared_ptr<pump_shared> pump_stats;
+  bool was_running = false;
+  bool suspended_by_timeout = false;
+  mig_phase phase = mig_phase::none;
+  job_stats stats;
+  std::chrono::steady_clock::time_point started;
+  caf::response_promise perform_rp;
+  bool perform_pending = false;
+  std::string abort_reason;
+  uint32_t resolve_attempts = 0;
+  static inline const char* name = "ferry.migration_source";
+};
+
+/// The source half of a job, in the source agent. It holds the domain's job
+/// lock from begin to confirm, starts the hypervisor's migration in
+/// perform, follows it (hypervisor events, progress for domjobinfo, the
+/// --timeout pause, abort, speed and downtime changes) and applies confirm.
+///
+///     begun ──perform──> performing ──hv completed──> performed
+///       │                    │ hv failed/abort             │ confirm
+///       │                    v                             v
+///       └──confirm(failed)──> released <──confirm(failed)── committed/
+///                                                          outcome-unknown
+///
+/// If its coordinator disappears it decides alone: before perform, release;
+/// during perform, cancel and resume; after the data was verified, keep the
+/// guest paused and ask the destination what happened (never resume blind).
+caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
+                               job_context ctx);
+
+} // namespace ferry

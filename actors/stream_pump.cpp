@@ -1,0 +1,250 @@
+#include "actors/stream_pump.hpp"
+
+#include <chrono>
+#include <vector>
+
+#include <caf/send.hpp>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "actors/hardening.hpp"
+#include "messages/all.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<stream_pump_state>*;
+using clock_type = std::chrono::steady_clock;
+
+/// Reader thread to its own pump: our descriptor reached its end.
+struct reader_done {
+  bool unused = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reader_done& x) {
+  return f(caf::meta::type_name("ferry.reader_done"), x.unused);
+}
+
+/// Blocks until `fd` is readable or the pump stops; false when stopping.
+bool wait_readable(int fd, pump_shared& sh) {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> guard{sh.mtx};
+      if (sh.stop)
+        return false;
+    }
+    pollfd p{fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, 200);
+    if (rc > 0 || (rc < 0 && errno != EINTR))
+      return true;
+  }
+}
+
+/// The reader thread: descriptor -> peer, within credit and bandwidth.
+void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
+               std::shared_ptr<pump_shared> sh) {
+  uint64_t seq = 0;
+  uint64_t sent = 0;
+  auto start = clock_type::now();
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> guard{sh->mtx};
+      sh->cv.wait(guard, [&] { return sh->stop || sh->credit > 0; });
+      if (sh->stop)
+        return;
+    }
+    if (!wait_readable(fd, *sh))
+      return;
+    std::vector<char> buf(cfg.chunk_bytes);
+    size_t filled = 0;
+    bool eof = false;
+    // Fill the chunk with what is available now; block only for the first
+    // bytes, so small messages (the return path) are not delayed.
+    while (filled < buf.size()) {
+      auto n = ::recv(fd, buf.data() + filled, buf.size() - filled,
+                      filled == 0 ? 0 : MSG_DONTWAIT);
+      if (n > 0) {
+        filled += static_cast<size_t>(n);
+        continue;
+      }
+      if (n == 0)
+        eof = true;
+      else if (errno == EINTR)
+        continue;
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
+        eof = true;
+      break;
+    }
+    if (filled > 0) {
+      buf.resize(filled);
+      {
+        std::lock_guard<std::mutex> guard{sh->mtx};
+        --sh->credit;
+      }
+      sh->bytes_out += filled;
+      caf::anon_send(peer, pump_chunk{seq++, std::move(buf)});
+      sent += filled;
+      auto limit = sh->bandwidth.load();
+      if (limit > 0) {
+        auto due = start + std::chrono::microseconds(sent * 1000000 / limit);
+        while (clock_type::now() < due) {
+          std::unique_lock<std::mutex> guard{sh->mtx};
+          if (sh->cv.wait_until(guard, due, [&] { return sh->stop; }))
+            return;
+        }
+      }
+    }
+    if (eof) {
+      caf::anon_send(peer, pump_eof{seq});
+      caf::anon_send(me, reader_done{});
+      return;
+    }
+  }
+}
+
+bool write_all(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    auto n = ::send(fd, data, len, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void start_reader(self_ptr self) {
+  auto& st = self->state;
+  {
+    std::lock_guard<std::mutex> guard{st.shared->mtx};
+    st.shared->credit = st.cfg.window;
+  }
+  st.shared->bandwidth = st.cfg.bandwidth;
+  st.reader = std::thread{read_loop, st.fd, st.peer,
+                          caf::actor_cast<caf::actor>(self), st.cfg, st.shared};
+}
+
+void maybe_finish(self_ptr self) {
+  if (self->state.eof_in && self->state.eof_out) {
+    self->state.shared->finished = true;
+    self->quit();
+  }
+}
+
+} // namespace
+
+stream_pump_state::~stream_pump_state() {
+  if (shared) {
+    {
+      std::lock_guard<std::mutex> guard{shared->mtx};
+      shared->stop = true;
+    }
+    shared->cv.notify_all();
+  }
+  if (fd >= 0)
+    ::shutdown(fd, SHUT_RDWR);
+  if (reader.joinable())
+    reader.join();
+  if (fd >= 0)
+    ::close(fd);
+}
+
+bool make_pump_socketpair(int& ours, int& theirs) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return false;
+  int size = 2 * 1024 * 1024;
+  for (int fd : sv) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  }
+  ours = sv[0];
+  theirs = sv[1];
+  return true;
+}
+
+caf::behavior stream_pump(caf::stateful_actor<stream_pump_state>* self,
+                          std::string job_id, int fd, caf::actor peer,
+                          pump_config cfg, std::shared_ptr<pump_shared> shared) {
+  harden(self, "pump");
+  auto& st = self->state;
+  st.job_id = std::move(job_id);
+  st.fd = fd;
+  st.cfg = cfg;
+  st.shared = std::move(shared);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source == self->state.peer.address()) {
+      FERRY_WARN("pump", "job " << self->state.job_id
+                                << ": peer pump lost; closing the stream");
+      self->quit(make_error(errc::disconnected, "peer pump lost"));
+    }
+  });
+  if (peer) {
+    st.peer = std::move(peer);
+    self->monitor(st.peer);
+    self->send(st.peer, pump_hello{st.job_id, caf::actor_cast<caf::actor>(self)});
+    start_reader(self);
+  }
+  return {
+    [self](pump_hello& hello) -> caf::result<bool> {
+      auto& st = self->state;
+      if (st.peer || hello.job_id != st.job_id || !hello.peer)
+        return make_error(errc::stale_message, "unexpected pump_hello");
+      st.peer = std::move(hello.peer);
+      self->monitor(st.peer);
+      start_reader(self);
+      return true;
+    },
+    [self](pump_chunk& chunk) {
+      auto& st = self->state;
+      if (chunk.seq != st.next_in) {
+        FERRY_ERROR("pump", "job " << st.job_id << ": chunk " << chunk.seq
+                                   << " out of order (expected "
+                                   << st.next_in << ")");
+        self->quit(make_error(errc::internal, "pump stream out of order"));
+        return;
+      }
+      ++st.next_in;
+      if (!write_all(st.fd, chunk.data.data(), chunk.data.size())) {
+        FERRY_WARN("pump", "job " << st.job_id
+                                  << ": the hypervisor closed its side");
+        self->quit(make_error(errc::io_error, "hypervisor side closed"));
+        return;
+      }
+      st.shared->bytes_in += chunk.data.size();
+      self->send(st.peer, pump_ack{chunk.seq});
+    },
+    [self](const pump_ack&) {
+      auto& sh = *self->state.shared;
+      {
+        std::lock_guard<std::mutex> guard{sh.mtx};
+        ++sh.credit;
+      }
+      sh.cv.notify_all();
+    },
+    [self](const pump_eof&) {
+      auto& st = self->state;
+      st.eof_in = true;
+      ::shutdown(st.fd, SHUT_WR);
+      maybe_finish(self);
+    },
+    [self](const reader_done&) {
+      self->state.eof_out = true;
+      maybe_finish(self);
+    },
+    [self](uint64_t bandwidth) {
+      // Bandwidth change (migrate-setspeed), bytes/s.
+      self->state.shared->bandwidth = bandwidth;
+      self->state.shared->cv.notify_all();
+    },
+  };
+}
+
+} // namespace ferry

@@ -1,0 +1,357 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace ferry {
+
+/// How a migration runs (DESIGN §2). Parsed from the CLI's flags; the rules
+/// between them are checked by `validate_flags` (migration_rules.hpp).
+struct migration_flags {
+  std::string dest_uri;    ///< Agent URI (managed, p2p) or testhv:// (direct).
+  std::string migrate_uri; ///< Data address override: tcp://HOST[:PORT].
+  bool live = false;
+  bool p2p = false;
+  bool tunnelled = false;
+  bool direct = false;
+  bool persistent = false;
+  bool undefine_source = false;
+  bool suspend = false;
+  bool auto_converge = false;
+  bool secure = false;
+  std::string dname;              ///< New name on the destination.
+  uint64_t bandwidth_mibps = 0;   ///< 0 = unlimited.
+  uint32_t timeout_s = 0;         ///< Pause a live guest after this long.
+  uint32_t max_downtime_ms = 300; ///< Switch over when the rest fits this.
+  uint32_t progress_timeout_ms = 30000; ///< Stall: no progress this long.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, migration_flags& x) {
+  return f(caf::meta::type_name("ferry.migration_flags"), x.dest_uri,
+           x.migrate_uri, x.live, x.p2p, x.tunnelled, x.direct, x.persistent,
+           x.undefine_source, x.suspend, x.auto_converge, x.secure, x.dname,
+           x.bandwidth_mibps, x.timeout_s, x.max_downtime_ms,
+           x.progress_timeout_ms);
+}
+
+/// The phase a job is in, libvirt's v3 names.
+enum class mig_phase : uint8_t {
+  none = 0,
+  begin,
+  prepare,
+  perform,
+  finish,
+  confirm,
+  done,
+  failed,
+  outcome_unknown,
+};
+
+inline const char* to_string(mig_phase p) {
+  switch (p) {
+    case mig_phase::none: return "none";
+    case mig_phase::begin: return "begin";
+    case mig_phase::prepare: return "prepare";
+    case mig_phase::perform: return "perform";
+    case mig_phase::finish: return "finish";
+    case mig_phase::confirm: return "confirm";
+    case mig_phase::done: return "done";
+    case mig_phase::failed: return "failed";
+    case mig_phase::outcome_unknown: return "outcome-unknown";
+  }
+  return "unknown";
+}
+
+/// Progress of a job as `domjobinfo` shows it.
+struct job_stats {
+  std::string job_id;
+  std::string domain;
+  std::string mode; ///< managed, p2p, tunnelled, direct
+  std::string role; ///< source or destination
+  mig_phase phase = mig_phase::none;
+  std::string hv_status; ///< Hypervisor's migration status.
+  int64_t started_at_ms = 0;
+  uint64_t elapsed_ms = 0;
+  uint64_t data_total = 0;
+  uint64_t data_processed = 0;
+  uint64_t data_remaining = 0;
+  double mibps = 0;
+  double dirty_rate_mibps = 0;
+  uint64_t iteration = 0;
+  uint64_t expected_downtime_ms = 0;
+  uint64_t downtime_ms = 0; ///< Final: source pause to destination resume.
+  int64_t paused_at_ms = 0;
+  uint32_t throttle = 0;
+  uint64_t pump_bytes = 0; ///< Tunnelled: bytes through this agent's pump.
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_stats& x) {
+  return f(caf::meta::type_name("ferry.job_stats"), x.job_id, x.domain, x.mode,
+           x.role, x.phase, x.hv_status, x.started_at_ms, x.elapsed_ms,
+           x.data_total, x.data_processed, x.data_remaining, x.mibps,
+           x.dirty_rate_mibps, x.iteration, x.expected_downtime_ms,
+           x.downtime_ms, x.paused_at_ms, x.throttle, x.pump_bytes, x.error);
+}
+
+/// `migrate` to the source agent (peer-to-peer, tunnelled, direct): the
+/// source agent runs the whole job; the reply comes when it ends.
+struct migrate_request {
+  std::string domain;
+  migration_flags flags;
+  std::string driver; ///< Set by the session from its binding.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, migrate_request& x) {
+  return f(caf::meta::type_name("ferry.migrate_request"), x.domain, x.flags,
+           x.driver);
+}
+
+/// How a job ended.
+struct migration_result {
+  std::string job_id;
+  std::string domain;      ///< Name on the destination.
+  std::string mode;
+  bool digest_verified = false;
+  uint64_t total_ms = 0;
+  uint64_t downtime_ms = 0;
+  uint64_t bytes = 0;
+  double mibps = 0;
+  std::string warning; ///< E.g. confirm failed after a successful commit.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, migration_result& x) {
+  return f(caf::meta::type_name("ferry.migration_result"), x.job_id,
+           x.domain, x.mode, x.digest_verified, x.total_ms, x.downtime_ms,
+           x.bytes, x.mibps, x.warning);
+}
+
+// -- phases -------------------------------------------------------------------
+
+/// begin (source): lock the domain for the job, describe it.
+struct mig_begin {
+  std::string job_id;
+  std::string domain;
+  migration_flags flags;
+  caf::actor coordinator; ///< Monitored by the source job.
+  std::string driver;     ///< Set by the session from its binding.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mig_begin& x) {
+  return f(caf::meta::type_name("ferry.mig_begin"), x.job_id, x.domain,
+           x.flags, x.coordinator, x.driver);
+}
+
+/// begin's answer: the source job and the domain's description.
+struct begin_cookie {
+  caf::actor source_job;
+  std::string xml;        ///< Definition for the destination (dname applied).
+  std::string source_agent;
+  uint64_t memory_bytes = 0;
+  bool was_running = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, begin_cookie& x) {
+  return f(caf::meta::type_name("ferry.begin_cookie"), x.source_job, x.xml,
+           x.source_agent, x.memory_bytes, x.was_running);
+}
+
+/// prepare (destination): create the incoming domain, paused, and a place
+/// to send data to.
+struct mig_prepare {
+  std::string job_id;
+  std::string xml;
+  migration_flags flags;
+  std::string source_agent;
+  caf::actor coordinator; ///< Monitored by the destination job.
+  std::string driver;     ///< Set by the session from its binding.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mig_prepare& x) {
+  return f(caf::meta::type_name("ferry.mig_prepare"), x.job_id, x.xml,
+           x.flags, x.source_agent, x.coordinator, x.driver);
+}
+
+/// prepare's answer: where the data goes.
+struct prepare_cookie {
+  caf::actor dest_job;
+  std::string data_host; ///< Native: the destination hypervisor's listener.
+  uint16_t data_port = 0;
+  std::string token;     ///< Native: the listener's one-time secret.
+  caf::actor dest_pump;  ///< Tunnelled: the destination's stream pump.
+  bool data_tls = false; ///< Native path wrapped in TLS.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prepare_cookie& x) {
+  return f(caf::meta::type_name("ferry.prepare_cookie"), x.dest_job,
+           x.data_host, x.data_port, x.token, x.dest_pump, x.data_tls);
+}
+
+/// perform (source): send memory, pause, send the rest. Answered when the
+/// hypervisor reports the destination verified the final digest.
+struct mig_perform {
+  std::string job_id;
+  prepare_cookie cookie;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mig_perform& x) {
+  return f(caf::meta::type_name("ferry.mig_perform"), x.job_id, x.cookie);
+}
+
+/// finish (destination): with success, check the data arrived complete,
+/// commit, resume (unless --suspend); otherwise tear the domain down.
+struct mig_finish {
+  std::string job_id;
+  bool success = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mig_finish& x) {
+  return f(caf::meta::type_name("ferry.mig_finish"), x.job_id, x.success);
+}
+
+/// finish's answer.
+struct finish_cookie {
+  bool committed = false;
+  int64_t resumed_at_ms = 0; ///< 0 if left paused.
+  std::string domain;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, finish_cookie& x) {
+  return f(caf::meta::type_name("ferry.finish_cookie"), x.committed,
+           x.resumed_at_ms, x.domain);
+}
+
+/// What the coordinator tells the source at the end.
+enum class confirm_outcome : uint8_t {
+  committed = 0, ///< Destination owns the domain: destroy the source copy.
+  failed,        ///< Nothing committed: resume the source if it ran.
+  unknown,       ///< Finish's answer was lost: keep paused, find out.
+};
+
+/// confirm (source).
+struct mig_confirm {
+  std::string job_id;
+  confirm_outcome outcome = confirm_outcome::failed;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mig_confirm& x) {
+  return f(caf::meta::type_name("ferry.mig_confirm"), x.job_id, x.outcome);
+}
+
+/// Asks a destination what became of a job (outcome-unknown resolution).
+struct mig_query_outcome {
+  std::string job_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mig_query_outcome& x) {
+  return f(caf::meta::type_name("ferry.mig_query_outcome"), x.job_id);
+}
+
+/// Answer: 0 = not committed (torn down or never prepared), 1 = committed,
+/// 2 = still in progress.
+struct mig_outcome {
+  uint8_t state = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mig_outcome& x) {
+  return f(caf::meta::type_name("ferry.mig_outcome"), x.state);
+}
+
+// -- job control ----------------------------------------------------------------
+
+/// domjobinfo / domjobabort / migrate-setspeed / migrate-setmaxdowntime.
+enum class job_verb : uint8_t {
+  info = 0, ///< -> job_stats
+  abort,    ///< -> job_stats
+  set_speed,
+  set_downtime,
+};
+
+struct job_control {
+  job_verb verb = job_verb::info;
+  std::string domain;
+  uint64_t value = 0; ///< MiB/s or ms.
+  std::string driver; ///< Set by the session from its binding.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_control& x) {
+  return f(caf::meta::type_name("ferry.job_control"), x.verb, x.domain,
+           x.value, x.driver);
+}
+
+/// A destination job tells its job manager how it ended (local).
+struct job_outcome {
+  std::string job_id;
+  bool committed = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_outcome& x) {
+  return f(caf::meta::type_name("ferry.job_outcome"), x.job_id, x.committed);
+}
+
+// -- stream pumps -----------------------------------------------------------------
+
+/// Source pump to destination pump: "I am your peer".
+struct pump_hello {
+  std::string job_id;
+  caf::actor peer;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pump_hello& x) {
+  return f(caf::meta::type_name("ferry.pump_hello"), x.job_id, x.peer);
+}
+
+/// Migration bytes, either direction. `std::vector<char>` serialises as one
+/// block (FACTS.md).
+struct pump_chunk {
+  uint64_t seq = 0;
+  std::vector<char> data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pump_chunk& x) {
+  return f(caf::meta::type_name("ferry.pump_chunk"), x.seq, x.data);
+}
+
+/// Credit back: the receiver wrote chunk `seq` to its descriptor.
+struct pump_ack {
+  uint64_t seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pump_ack& x) {
+  return f(caf::meta::type_name("ferry.pump_ack"), x.seq);
+}
+
+/// The sender's descriptor reached end of file.
+struct pump_eof {
+  uint64_t seq = 0; ///< Number of chunks sent before.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pump_eof& x) {
+  return f(caf::meta::type_name("ferry.pump_eof"), x.seq);
+}
+
+} // namespace ferry

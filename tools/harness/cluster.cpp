@@ -1,0 +1,129 @@
+#include "tools/harness/cluster.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "util/crypto.hpp"
+#include "util/files.hpp"
+#include "util/process.hpp"
+
+namespace ferry::harness {
+
+cluster::cluster(std::string label) : tools_(tools_dir()) {
+  auto* tmp = std::getenv("TMPDIR");
+  std::string templ = std::string{tmp != nullptr && *tmp ? tmp : "/tmp"} + "/"
+                      + label + "-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr)
+    throw std::runtime_error("cannot create a temporary directory");
+  dir_ = templ;
+  ca_ = pki::make_ca("ferry-test-ca");
+  if (pki::write(ca_, dir_ + "/pki", "ca"))
+    throw std::runtime_error("cannot write the test CA");
+  files::write_atomic(dir_ + "/testhv.secret",
+                      crypto::to_hex(crypto::random_bytes(32)), 0600);
+}
+
+cluster::~cluster() {
+  nodes_.clear(); // stops every node
+  if (!keep_) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+node& cluster::add_node(const std::string& name, node_options opts) {
+  opts.name = name;
+  if (opts.port == 0)
+    opts.port = free_port_pair(opts.host);
+  auto ndir = dir_ + "/" + name;
+  files::make_dirs(ndir);
+  if (opts.state_dir.empty())
+    opts.state_dir = ndir + "/state";
+  if (opts.log_path.empty())
+    opts.log_path = ndir + "/ferryd.log";
+  if (opts.secret_file.empty())
+    opts.secret_file = dir_ + "/testhv.secret";
+  if (opts.tls && opts.cert.empty()) {
+    auto cred = pki::issue(ca_, "agent-" + name);
+    pki::write(cred, ndir, "agent");
+    opts.cert = ndir + "/agent-cert.pem";
+    opts.key = ndir + "/agent-key.pem";
+    opts.ca = ca_file();
+  }
+  auto n = std::make_unique<node>(tools_, std::move(opts));
+  auto& ref = *n;
+  nodes_[name] = std::move(n);
+  order_.push_back(name);
+  return ref;
+}
+
+node& cluster::at(const std::string& name) {
+  auto i = nodes_.find(name);
+  if (i == nodes_.end())
+    throw std::runtime_error("no node named " + name);
+  return *i->second;
+}
+
+bool cluster::has(const std::string& name) const {
+  return nodes_.count(name) != 0;
+}
+
+std::vector<std::string> cluster::names() const {
+  return order_;
+}
+
+std::string cluster::client_pki(const std::string& cn) {
+  auto cdir = dir_ + "/clients/" + cn;
+  if (::access((cdir + "/client-cert.pem").c_str(), R_OK) == 0)
+    return cdir;
+  pki::write(pki::issue(ca_, cn), cdir, "client");
+  files::write_atomic(cdir + "/ca-cert.pem", ca_.cert_pem, 0644);
+  return cdir;
+}
+
+cli_result cluster::cli(const std::vector<std::string>& args,
+                        const std::string& cn, int timeout_ms) {
+  auto base = dir_ + "/cli-" + std::to_string(++cli_counter_);
+  int out = ::open((base + ".out").c_str(),
+                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = ::open((base + ".err").c_str(),
+                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  process::spawn_request req;
+  req.argv = {tools_ + "/ferry"};
+  req.argv.insert(req.argv.end(), args.begin(), args.end());
+  req.stdout_fd = out;
+  req.stderr_fd = err;
+  if (!cn.empty())
+    req.env.push_back("FERRY_PKI_DIR=" + client_pki(cn));
+  std::string why;
+  cli_result res;
+  auto pid = process::spawn(req, why);
+  ::close(out);
+  ::close(err);
+  if (pid < 0) {
+    res.err = why;
+    return res;
+  }
+  int status = 0;
+  if (!process::wait_exit(pid, timeout_ms, &status)) {
+    process::kill_child(pid, SIGKILL);
+    process::wait_exit(pid, 5000, &status);
+    res.err = "ferry did not finish within " + std::to_string(timeout_ms)
+              + " ms\n";
+  }
+  res.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (auto text = files::read(base + ".out"))
+    res.out = *text;
+  if (auto text = files::read(base + ".err"))
+    res.err += *text;
+  ::unlink((base + ".out").c_str());
+  ::unlink((base + ".err").c_str());
+  return res;
+}
+
+} // namespace ferry::harness
