@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
   }
   caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
   self->wait_for(root);
+  // Only `self` may still run; see settle_actors for why this matters.
+  settle_actors(sys, 1);
   FERRY_INFO("ferryd", "stopped");
   return 0;
 }
