@@ -51,30 +51,27 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
       return *res;
     },
     [drv_ref](const domain_op& req) -> caf::result<domain_info> {
+      auto before = drv_ref->info(req.name);
+      if (!before)
+        return before.error();
       caf::error err;
       switch (req.verb) {
         case domain_verb::start: err = drv_ref->start(req.name); break;
         case domain_verb::destroy: err = drv_ref->destroy(req.name); break;
         case domain_verb::suspend: err = drv_ref->suspend(req.name); break;
         case domain_verb::resume: err = drv_ref->resume(req.name); break;
-        case domain_verb::undefine: {
-          auto before = drv_ref->info(req.name);
-          err = drv_ref->undefine(req.name);
-          if (!err && before) {
-            before->persistent = false;
-            return *before;
-          }
-          break;
-        }
+        case domain_verb::undefine: err = drv_ref->undefine(req.name); break;
         default:
           return make_error(errc::invalid_argument, "unknown domain operation");
       }
       if (err)
         return err;
-      auto info = drv_ref->info(req.name);
-      if (!info)
-        return info.error();
-      return *info;
+      // A transient domain that stopped, or an undefined one, is gone now.
+      if (auto after = drv_ref->info(req.name))
+        return *after;
+      before->state = domain_state::shutoff;
+      before->persistent = false;
+      return *before;
     },
     [drv_ref](const get_domain_info& req) -> caf::result<domain_info> {
       auto res = drv_ref->info(req.name);

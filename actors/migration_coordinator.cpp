@@ -27,6 +27,12 @@ const std::string& job(self_ptr self) {
   return self->state.args.job_id;
 }
 
+/// True if `who` was reported down: a request to it would only time out.
+bool is_lost(self_ptr self, const caf::actor& who) {
+  auto& lost = self->state.lost;
+  return std::find(lost.begin(), lost.end(), who.address()) != lost.end();
+}
+
 void report(self_ptr self, caf::expected<migration_result> res) {
   auto& st = self->state;
   if (st.reported)
@@ -112,7 +118,7 @@ void succeed(self_ptr self, int64_t resumed_at, const std::string& warning) {
 void confirm(self_ptr self, confirm_outcome outcome,
              caf::expected<migration_result> result) {
   auto& st = self->state;
-  if (!st.source_job) {
+  if (!st.source_job || is_lost(self, st.source_job)) {
     report(self, std::move(result));
     return;
   }
@@ -150,7 +156,7 @@ void fail_after_perform(self_ptr self, caf::error why) {
   auto next = [self, shared] {
     confirm(self, confirm_outcome::failed, *shared);
   };
-  if (!st.dest_job) {
+  if (!st.dest_job || is_lost(self, st.dest_job)) {
     next();
     return;
   }
@@ -175,6 +181,11 @@ void finish(self_ptr self) {
                          + "); the source keeps the domain paused until it "
                            "learns the outcome"));
   };
+  if (is_lost(self, st.dest_job)) {
+    unknown(make_error(errc::disconnected,
+                       "the destination agent's job went away"));
+    return;
+  }
   auto seq = enter(self, mig_phase::finish, unknown, {st.dest_job.address()});
   self
     ->request(st.dest_job, st.args.timeouts.finish,
@@ -310,6 +321,7 @@ caf::behavior migration_coordinator(caf::stateful_actor<coordinator_state>* self
                                    << st.args.flags.dest_uri);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    st.lost.push_back(msg.source);
     bool ours = std::find(st.waiting_on.begin(), st.waiting_on.end(),
                           msg.source)
                 != st.waiting_on.end();

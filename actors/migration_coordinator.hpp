@@ -51,6 +51,7 @@ struct coordinator_state {
   uint64_t phase_seq = 0; ///< Guards against late answers of an old phase.
   std::function<void(caf::error)> on_loss; ///< Current phase's failure path.
   std::vector<caf::actor_addr> waiting_on; ///< Whose loss fails the phase.
+  std::vector<caf::actor_addr> lost; ///< Monitored actors already down.
   caf::actor source_job;
   caf::actor dest_job;
   agent_link dest_link;

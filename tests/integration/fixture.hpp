@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ inline std::string test_domain_xml(const std::string& name, unsigned mib,
                     + "</memory><vcpu>1</vcpu>";
   if (dirty_rate > 0)
     xml += "<workload dirty-rate='" + std::to_string(dirty_rate)
-           + "' working-set='" + std::to_string(working_set_mib) + "'/>";
+           + "' working-set='"
+           + std::to_string(std::min(working_set_mib, mib)) + "'/>";
   return xml + "</domain>";
 }
 

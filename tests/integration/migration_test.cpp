@@ -1,0 +1,281 @@
+// Migration across real agent processes on the test driver (issue: the four
+// processes, live pre-copy, job control, ownership on failure).
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "tests/integration/fixture.hpp"
+
+using namespace ferry;
+using namespace ferry::test;
+
+namespace {
+
+/// The migrate command line for a process, e.g. {"--p2p", "--tunnelled"}.
+struct process_case {
+  const char* name;
+  std::vector<std::string> flags;
+  bool direct = false;
+};
+
+const process_case processes[] = {
+  {"managed", {}},
+  {"p2p", {"--p2p"}},
+  {"tunnelled", {"--p2p", "--tunnelled"}},
+  {"direct", {"--direct"}, true},
+};
+
+} // namespace
+
+class migration : public cluster_test {
+protected:
+  void SetUp() override {
+    start_node("a");
+    start_node("b");
+  }
+
+  /// Defines and starts a 256 MiB domain dirtying 32 MiB/s on `node`.
+  void start_busy_domain(const std::string& node, const std::string& name,
+                         unsigned mib = 256) {
+    ok(node, {"define", xml_file(name, test_domain_xml(name, mib, 32, 64))});
+    ok(node, {"start", name});
+  }
+
+  std::string dest_for(const process_case& pc, const std::string& node) {
+    return pc.direct ? cl.at(node).hypervisor_uri() : cl.at(node).uri();
+  }
+
+  std::vector<std::string> migrate_args(const process_case& pc,
+                                        const std::string& dom,
+                                        const std::string& dest,
+                                        std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"migrate", "--live"};
+    args.insert(args.end(), pc.flags.begin(), pc.flags.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(dom);
+    args.push_back(dest_for(pc, dest));
+    return args;
+  }
+
+  /// Waits until `dom` on `node` is in `state` (direct migration reports
+  /// to the destination agent asynchronously).
+  bool wait_state(const std::string& node, const std::string& dom,
+                  const std::string& state, int timeout_ms = 5000) {
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+      if (state_of(node, dom) == state)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+    return false;
+  }
+};
+
+TEST_F(migration, every_process_moves_a_running_dirtying_domain) {
+  for (auto& pc : processes) {
+    SCOPED_TRACE(pc.name);
+    auto dom = std::string{"busy-"} + pc.name;
+    start_busy_domain("a", dom);
+    auto out = ok("a", migrate_args(pc, dom, "b"));
+    EXPECT_NE(out.find("digest verified"), std::string::npos) << out;
+    EXPECT_NE(out.find(std::string{"("} + pc.name + ")"), std::string::npos)
+      << out;
+    EXPECT_TRUE(wait_state("b", dom, "running")) << state_of("b", dom);
+    // Defined on the source, so it stays there, shut off.
+    EXPECT_EQ(state_of("a", dom), "shut off");
+    auto digest_b = ok("b", {"domdigest", dom});
+    EXPECT_EQ(digest_b.size(), 65u + std::string{"  (running: snapshot)"}.size());
+    ok("b", {"destroy", dom});
+  }
+}
+
+TEST_F(migration, suspended_copy_on_the_destination_is_bit_identical) {
+  for (auto& pc : processes) {
+    SCOPED_TRACE(pc.name);
+    auto dom = std::string{"exact-"} + pc.name;
+    start_busy_domain("a", dom);
+    ok("a", {"suspend", dom});
+    auto before = ok("a", {"domdigest", dom});
+    ok("a", migrate_args(pc, dom, "b", {"--suspend"}));
+    ASSERT_TRUE(wait_state("b", dom, "paused")) << state_of("b", dom);
+    EXPECT_EQ(ok("b", {"domdigest", dom}), before);
+    ok("b", {"destroy", dom});
+  }
+}
+
+TEST_F(migration, a_running_source_matches_the_destination_at_switchover) {
+  // Live: the destination holds the source's RAM as of the pause.
+  start_busy_domain("a", "live1");
+  ok("a", {"migrate", "--live", "--suspend", "live1", cl.at("b").uri()});
+  auto d1 = ok("b", {"domdigest", "live1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  EXPECT_EQ(ok("b", {"domdigest", "live1"}), d1) << "paused copy changed";
+  ok("b", {"resume", "live1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  EXPECT_NE(ok("b", {"domdigest", "live1"}), d1) << "workload did not move";
+}
+
+TEST_F(migration, flag_rules_are_enforced_before_anything_moves) {
+  start_busy_domain("a", "rules", 16);
+  fails("a", {"migrate", "--tunnelled", "rules", cl.at("b").uri()},
+        "--tunnelled requires --p2p");
+  fails("a", {"migrate", "--p2p", "--tunnelled", "rules", cl.at("b").uri(),
+              "tcp://127.0.0.1:5000"},
+        "cannot be used with --tunnelled");
+  fails("a", {"migrate", "--direct", "rules", cl.at("b").uri()},
+        "--direct needs a hypervisor URI");
+  fails("a", {"migrate", "rules", cl.at("b").hypervisor_uri()},
+        "add --direct");
+  fails("a", {"migrate", "--secure", "rules", cl.at("b").uri()},
+        "--secure: refusing");
+  fails("a", {"migrate", "--dname", "bad name", "rules", cl.at("b").uri()},
+        "--dname");
+  fails("a", {"migrate", "nope", cl.at("b").uri()}, "not found");
+  EXPECT_EQ(state_of("a", "rules"), "running");
+  EXPECT_EQ(state_of("b", "rules"), "absent");
+}
+
+TEST_F(migration, persistent_undefinesource_and_dname) {
+  start_busy_domain("a", "mover", 16);
+  ok("a", {"migrate", "--live", "--p2p", "--persistent", "--undefinesource",
+           "--dname", "moved", "mover", cl.at("b").uri()});
+  EXPECT_EQ(state_of("a", "mover"), "absent");
+  EXPECT_EQ(state_of("b", "moved"), "running");
+  ok("b", {"destroy", "moved"});
+  EXPECT_EQ(state_of("b", "moved"), "shut off") << "not defined persistently";
+}
+
+TEST_F(migration, transient_without_persistent_vanishes_when_destroyed) {
+  start_busy_domain("a", "transient", 16);
+  ok("a", {"migrate", "--live", "--undefinesource", "transient",
+           cl.at("b").uri()});
+  EXPECT_EQ(state_of("a", "transient"), "absent");
+  EXPECT_EQ(state_of("b", "transient"), "running");
+  ok("b", {"destroy", "transient"});
+  EXPECT_EQ(state_of("b", "transient"), "absent");
+}
+
+TEST_F(migration, explicit_migrate_uri_sets_the_data_address) {
+  start_busy_domain("a", "addr", 32);
+  ok("a", {"migrate", "--live", "addr", cl.at("b").uri(), "tcp://127.0.0.1"});
+  EXPECT_EQ(state_of("b", "addr"), "running");
+  EXPECT_EQ(state_of("a", "addr"), "shut off");
+}
+
+TEST_F(migration, abort_mid_transfer_leaves_it_running_on_the_source) {
+  for (auto& pc : processes) {
+    if (pc.direct)
+      continue; // direct jobs are aborted the same way; covered below
+    SCOPED_TRACE(pc.name);
+    auto dom = std::string{"abort-"} + pc.name;
+    start_busy_domain("a", dom);
+    auto mig = std::async(std::launch::async, [&] {
+      return on("a", migrate_args(pc, dom, "b", {"--bandwidth", "16"}));
+    });
+    // Wait until the transfer runs, then abort it.
+    bool aborted = false;
+    for (int i = 0; i < 100 && !aborted; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      auto info = on("a", {"domjobinfo", dom});
+      if (info.rc == 0 && info.out.find("Phase:              perform")
+                            != std::string::npos) {
+        auto r = on("a", {"domjobabort", dom});
+        aborted = r.rc == 0;
+      }
+    }
+    ASSERT_TRUE(aborted);
+    auto res = mig.get();
+    EXPECT_NE(res.rc, 0);
+    EXPECT_NE(res.err.find("aborted"), std::string::npos) << res.err;
+    EXPECT_EQ(state_of("a", dom), "running");
+    EXPECT_EQ(state_of("b", dom), "absent");
+  }
+}
+
+TEST_F(migration, job_control_reports_and_tunes_a_running_job) {
+  start_busy_domain("a", "tune");
+  auto mig = std::async(std::launch::async, [&] {
+    return on("a", {"migrate", "--live", "--p2p", "--tunnelled",
+                    "--bandwidth", "32", "tune", cl.at("b").uri()});
+  });
+  std::string info;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    auto r = on("a", {"domjobinfo", "tune"});
+    if (r.rc == 0 && r.out.find("perform") != std::string::npos) {
+      info = r.out;
+      break;
+    }
+  }
+  ASSERT_FALSE(info.empty());
+  EXPECT_NE(info.find("Mode:               tunnelled"), std::string::npos)
+    << info;
+  EXPECT_NE(info.find("Role:               source"), std::string::npos);
+  ok("a", {"migrate-setmaxdowntime", "tune", "500"});
+  ok("a", {"migrate-setspeed", "tune", "0"}); // unlimited: finish now
+  auto res = mig.get();
+  EXPECT_EQ(res.rc, 0) << res.err;
+  EXPECT_EQ(state_of("b", "tune"), "running");
+  fails("a", {"domjobinfo", "tune"}, "no migration job");
+}
+
+TEST_F(migration, non_converging_migration_fails_cleanly_or_auto_converges) {
+  // 8 MiB/s cannot keep up with 64 MiB/s of dirtying over 8 MiB.
+  ok("a", {"define", xml_file("stall", test_domain_xml("stall", 8, 64, 8))});
+  ok("a", {"start", "stall"});
+  fails("a",
+        {"migrate", "--live", "--bandwidth", "8", "--max-downtime", "10",
+         "--progress-timeout", "1", "stall", cl.at("b").uri()},
+        "not converging");
+  EXPECT_EQ(state_of("a", "stall"), "running");
+  EXPECT_EQ(state_of("b", "stall"), "absent");
+  auto out = ok("a", {"migrate", "--live", "--p2p", "--bandwidth", "32",
+                      "--max-downtime", "50", "--progress-timeout", "1",
+                      "--auto-converge", "stall", cl.at("b").uri()});
+  EXPECT_EQ(state_of("b", "stall"), "running");
+}
+
+TEST_F(migration, destination_agent_killed_mid_transfer_keeps_the_source) {
+  for (auto& pc : processes) {
+    if (pc.direct)
+      continue;
+    SCOPED_TRACE(pc.name);
+    auto dom = std::string{"kill-"} + pc.name;
+    start_busy_domain("a", dom);
+    auto mig = std::async(std::launch::async, [&] {
+      return on("a", migrate_args(pc, dom, "b", {"--bandwidth", "32"}));
+    });
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      auto r = on("a", {"domjobinfo", dom});
+      if (r.rc == 0 && r.out.find("perform") != std::string::npos)
+        break;
+    }
+    cl.at("b").kill();
+    auto res = mig.get();
+    EXPECT_NE(res.rc, 0);
+    EXPECT_EQ(state_of("a", dom), "running") << res.err;
+    ASSERT_EQ(cl.at("b").start(), "");
+    EXPECT_NE(state_of("b", dom), "running");
+  }
+}
+
+TEST_F(migration, lifecycle_is_refused_while_a_domain_migrates) {
+  start_busy_domain("a", "locked");
+  auto mig = std::async(std::launch::async, [&] {
+    return on("a", {"migrate", "--live", "--bandwidth", "32", "locked",
+                    cl.at("b").uri()});
+  });
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    auto r = on("a", {"domjobinfo", "locked"});
+    if (r.rc == 0 && r.out.find("perform") != std::string::npos)
+      break;
+  }
+  fails("a", {"destroy", "locked"}, "is migrating");
+  fails("a", {"undefine", "locked"}, "is migrating");
+  fails("a", {"migrate", "--live", "locked", cl.at("b").uri()},
+        "already migrating");
+  ok("a", {"migrate-setspeed", "locked", "0"});
+  EXPECT_EQ(mig.get().rc, 0);
+}
