@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The demo behind `tools/run demo`: three agents on loopback with mutual TLS;
+# a running guest that keeps writing its memory moves through all four
+# migration processes; a table of what each took. Usage: demo.sh BUILD_DIR
+set -euo pipefail
+
+bin="${1:?usage: demo.sh BUILD_DIR}/tools"
+work=$(mktemp -d /tmp/ferry-demo-XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${FERRY_DEMO_KEEP:-}" ]; then
+    echo "(demo files and agent logs kept in $work)"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "Throwaway certificates: a CA, three agents and an admin client"
+"$bin/ferry-pki" "$work/pki" agent-a agent-b agent-c admin
+cp "$work/pki/admin-cert.pem" "$work/pki/client-cert.pem"
+cp "$work/pki/admin-key.pem" "$work/pki/client-key.pem"
+export FERRY_PKI_DIR="$work/pki"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/testhv.secret"
+
+base=$((20000 + RANDOM % 20000))
+declare -A uri hv
+i=0
+for n in a b c; do
+  port=$((base + 10 * i)); i=$((i + 1))
+  "$bin/ferryd" --name "$n" --listen "127.0.0.1:$port" \
+    --state-dir "$work/$n" --tls-cert "$work/pki/agent-$n-cert.pem" \
+    --tls-key "$work/pki/agent-$n-key.pem" --tls-ca "$work/pki/ca-cert.pem" \
+    --testhv-secret-file "$work/testhv.secret" >"$work/$n.log" 2>&1 &
+  pids+=($!)
+  uri[$n]="ferry+tls://127.0.0.1:$port/test"
+  hv[$n]="testhv://127.0.0.1:$((port + 1))"
+done
+for n in a b c; do
+  for _ in $(seq 100); do
+    grep -q ' ready on port ' "$work/$n.log" && break
+    sleep 0.1
+  done
+  grep -q ' ready on port ' "$work/$n.log" || { cat "$work/$n.log"; exit 1; }
+done
+say "Agents a, b, c serve (mutual TLS); agent a:"
+"$bin/ferry" -c "${uri[a]}" nodeinfo
+
+cat >"$work/web1.xml" <<XML
+<domain type='test'>
+  <name>web1</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>2</vcpu>
+  <workload dirty-rate='32' working-set='64'/>
+</domain>
+XML
+say "Define and start web1 on a: 256 MiB of real guest RAM, dirtying 32 MiB/s"
+"$bin/ferry" -c "${uri[a]}" define "$work/web1.xml"
+"$bin/ferry" -c "${uri[a]}" start web1
+"$bin/ferry" -c "${uri[a]}" list
+
+results=()
+migrate() { # label source_node migrate-args...
+  local label=$1 src=$2; shift 2
+  say "$label: ferry -c ${uri[$src]} migrate $*"
+  local out
+  out=$("$bin/ferry" -c "${uri[$src]}" --json migrate --verbose "$@" | tail -n 1)
+  field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" <<<"$out" | tr -d '"'; }
+  printf '%s\n' "$out"
+  results+=("$(printf '%-10s %9s %10s %9.1f   %s' "$label" "$(field total_ms)" \
+    "$(field downtime_ms)" "$(field mibps)" "$(field digest_verified)")")
+}
+migrate managed a --live web1 "${uri[b]}"
+migrate p2p b --live --p2p web1 "${uri[c]}"
+migrate tunnelled c --live --p2p --tunnelled web1 "${uri[a]}"
+migrate direct a --live --direct web1 "${hv[b]}"
+sleep 0.3
+
+say "Where web1 is now"
+for n in a b c; do
+  printf -- '-- agent %s\n' "$n"
+  "$bin/ferry" -c "${uri[$n]}" list --all
+done
+
+say "Summary"
+printf '%-10s %9s %10s %9s   %s\n' process "total ms" "downtime ms" "MiB/s" \
+  "digest verified"
+printf '%s\n' "${results[@]}"
