@@ -8,6 +8,7 @@
 #include "messages/all.hpp"
 #include "messages/migration_rules.hpp"
 #include "util/crypto.hpp"
+#include "util/faults.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -57,6 +58,8 @@ uint64_t enter(self_ptr self, mig_phase phase,
                std::function<void(caf::error)> on_loss,
                std::vector<caf::actor_addr> waiting_on) {
   auto& st = self->state;
+  auto point = std::string{"coordinator."} + to_string(phase);
+  faults::hit(point.c_str()); // crash and freeze only; errors are ignored
   st.phase = phase;
   st.on_loss = std::move(on_loss);
   st.waiting_on = std::move(waiting_on);

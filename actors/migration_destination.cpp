@@ -10,6 +10,7 @@
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "messages/migration_rules.hpp"
+#include "util/faults.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -84,6 +85,8 @@ caf::behavior prepared(self_ptr self) {
       if (st.phase != mig_phase::prepare)
         return make_error(errc::stale_message,
                           "duplicate finish for job " + st.job_id);
+      if (auto err = faults::hit("dest.finish"))
+        return err;
       auto rp = self->make_response_promise<finish_cookie>();
       bool success = req.success;
       run_finish(self, success,
@@ -94,6 +97,8 @@ caf::behavior prepared(self_ptr self) {
                      done(self, false);
                      return;
                    }
+                   if (success)
+                     faults::hit("dest.committed"); // crash: reply lost
                    finish_cookie out;
                    out.committed = success;
                    out.resumed_at_ms = *res;
@@ -155,6 +160,10 @@ caf::behavior migration_destination(
   });
   return {
     [self](mig_prepare& req) -> caf::result<prepare_cookie> {
+      if (auto err = faults::hit("dest.prepare")) {
+        self->quit();
+        return err;
+      }
       auto& st = self->state;
       st.job_id = req.job_id;
       st.flags = req.flags;

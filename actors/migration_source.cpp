@@ -11,6 +11,7 @@
 #include "messages/migration_rules.hpp"
 #include "transport/connector.hpp"
 #include "transport/uri.hpp"
+#include "util/faults.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -173,6 +174,12 @@ void on_terminal(self_ptr self, const std::string& status) {
         st.stats = std::move(s);
         st.perform_pending = false;
         if (status == "completed") {
+          if (auto err = faults::hit("source.verified")) {
+            st.phase = mig_phase::failed;
+            stop_pump(self);
+            st.perform_rp.deliver(err);
+            return;
+          }
           st.phase = mig_phase::perform;
           st.stats.data_remaining = 0;
           FERRY_INFO("source", "job " << st.job_id << ": data verified by "
@@ -341,6 +348,8 @@ caf::message_handler common(self_ptr self) {
 }
 
 caf::result<bool> on_confirm(self_ptr self, const mig_confirm& req) {
+  if (auto err = faults::hit("source.confirm"))
+    return err;
   auto& st = self->state;
   if (req.job_id != st.job_id)
     return make_error(errc::stale_message,
@@ -399,6 +408,8 @@ caf::behavior begun(self_ptr self) {
                return make_error(errc::stale_message,
                                  "perform for job " + req.job_id
                                    + ", this is " + st.job_id);
+             if (auto err = faults::hit("source.perform"))
+               return err;
              auto target = make_target(self, req.cookie);
              if (!target)
                return target.error();
@@ -467,6 +478,10 @@ caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
   });
   return {
     [self](mig_begin& req) -> caf::result<begin_cookie> {
+      if (auto err = faults::hit("source.begin")) {
+        self->quit();
+        return err;
+      }
       auto& st = self->state;
       st.job_id = req.job_id;
       st.domain = req.domain;

@@ -6,6 +6,7 @@
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "transport/acl.hpp"
+#include "util/faults.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -61,6 +62,17 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
   auto jobs = b.jobs;
   auto drv_name = b.driver_name;
   return {
+    [self](const arm_fault& req) -> caf::result<bool> {
+      if (auto err = check(self, role::admin, "inject faults"))
+        return err;
+      faults::action act;
+      if (req.action > static_cast<uint8_t>(faults::action::freeze))
+        return make_error(errc::invalid_argument, "unknown fault action");
+      act = static_cast<faults::action>(req.action);
+      if (auto err = faults::arm(req.point, act, req.count))
+        return err;
+      return true;
+    },
     [self, jobs, drv_name](migrate_request& req)
       -> caf::result<migration_result> {
       if (auto err = check(self, role::admin, "migrate domains"))

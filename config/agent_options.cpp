@@ -55,7 +55,9 @@ po::options_description describe_options() {
     ("heartbeat-ms", po::value<uint32_t>(), "heartbeat interval")
     ("connection-timeout-ms", po::value<uint32_t>(),
      "drop a peer silent this long")
-    ("request-timeout-ms", po::value<uint32_t>(), "bound on remote requests");
+    ("request-timeout-ms", po::value<uint32_t>(), "bound on remote requests")
+    ("fault-injection", po::bool_switch(),
+     "allow admins to arm fault points (tests and scenarios only)");
   // clang-format on
   return desc;
 }
@@ -154,6 +156,7 @@ caf::expected<agent_command> parse_agent_options(
   take(vm, "tls-key", s.tls.key);
   take(vm, "tls-ca", s.tls.ca);
   s.insecure_tcp = vm["insecure-tcp"].as<bool>();
+  s.fault_injection = vm["fault-injection"].as<bool>();
   take(vm, "log-level", s.log_level);
   take(vm, "max-sessions", s.limits.max_sessions);
   take(vm, "max-sessions-per-peer", s.limits.max_sessions_per_peer);

@@ -50,6 +50,7 @@ struct agent_settings {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds connection_timeout{3000};
   std::chrono::milliseconds request_timeout{30000};
+  bool fault_injection = false; ///< Tests only: allow arming fault points.
 
   /// The URI clients use to reach this agent (for logs and nodeinfo).
   std::string uri() const;

@@ -2,7 +2,10 @@
 
 #include <chrono>
 
+#include <unistd.h>
+
 #include "messages/error.hpp"
+#include "util/faults.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 
@@ -148,6 +151,8 @@ caf::error driver::undefine(const std::string& name) {
 }
 
 caf::error driver::start(const std::string& name) {
+  if (auto err = faults::hit("driver.start"))
+    return err;
   auto dom = find(name);
   if (!dom)
     return dom.error();
@@ -162,6 +167,8 @@ caf::error driver::start(const std::string& name) {
 }
 
 caf::error driver::destroy(const std::string& name) {
+  if (auto err = faults::hit("driver.destroy"))
+    return err;
   auto dom = find(name);
   if (!dom)
     return dom.error();
@@ -180,6 +187,8 @@ caf::error driver::destroy(const std::string& name) {
 }
 
 caf::error driver::suspend(const std::string& name) {
+  if (auto err = faults::hit("driver.suspend"))
+    return err;
   auto dom = find(name);
   if (!dom)
     return dom.error();
@@ -195,6 +204,8 @@ caf::error driver::suspend(const std::string& name) {
 }
 
 caf::error driver::resume(const std::string& name) {
+  if (auto err = faults::hit("driver.resume"))
+    return err;
   auto dom = find(name);
   if (!dom)
     return dom.error();
@@ -349,9 +360,17 @@ caf::expected<begin_info> driver::migrate_begin(const std::string& name,
 
 caf::error driver::migrate_start(const std::string& name,
                                  const migration_target& target) {
+  // The hook owns target.fd; on an early error it is ours to close.
+  auto refuse = [&](caf::error err) {
+    if (target.fd >= 0)
+      ::close(target.fd);
+    return err;
+  };
+  if (auto err = faults::hit("driver.migrate_start"))
+    return refuse(err);
   auto dom = find(name);
   if (!dom)
-    return dom.error();
+    return refuse(dom.error());
   return do_migrate_start(**dom, target);
 }
 
@@ -381,6 +400,8 @@ caf::error driver::migrate_confirm(const std::string& name,
                                    const std::string& job_id,
                                    confirm_outcome outcome, bool undefine,
                                    bool was_running) {
+  if (auto err = faults::hit("driver.confirm"))
+    return err;
   auto dom = find(name);
   if (!dom)
     return dom.error();
@@ -438,26 +459,34 @@ caf::error driver::migrate_confirm(const std::string& name,
 caf::expected<incoming_endpoint>
 driver::migrate_prepare(const std::string& job_id, domain_definition def,
                         const incoming_spec& spec) {
-  if (auto err = check_definition(def))
+  // The hook owns spec.fd; on an early error it is ours to close.
+  auto refuse = [&](caf::error err) -> caf::expected<incoming_endpoint> {
+    if (spec.fd >= 0)
+      ::close(spec.fd);
     return err;
+  };
+  if (auto err = faults::hit("driver.prepare"))
+    return refuse(err);
+  if (auto err = check_definition(def))
+    return refuse(err);
   auto i = domains_.find(def.name);
   if (i != domains_.end()) {
     auto& existing = i->second;
     if (existing.state != domain_state::shutoff || !existing.job_id.empty())
-      return make_error(errc::domain_exists,
+      return refuse(make_error(errc::domain_exists,
                         "domain '" + def.name
-                          + "' is already active on the destination");
+                          + "' is already active on the destination"));
     if (existing.def.uuid != def.uuid)
-      return make_error(errc::domain_exists,
+      return refuse(make_error(errc::domain_exists,
                         "domain '" + def.name
                           + "' is defined on the destination with another "
-                            "UUID");
+                            "UUID"));
   }
   for (auto& [n, other] : domains_)
     if (other.def.uuid == def.uuid && n != def.name)
-      return make_error(errc::domain_exists,
+      return refuse(make_error(errc::domain_exists,
                         "the destination already has UUID " + def.uuid
-                          + " as domain '" + n + "'");
+                          + " as domain '" + n + "'"));
   bool existed = i != domains_.end();
   auto& dom = adopt(def, false, domain_state::paused);
   dom.job_id = job_id;
@@ -480,6 +509,8 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
                                               const std::string& job_id,
                                               bool success, bool suspend,
                                               bool persistent) {
+  if (auto err = faults::hit("driver.finish"))
+    return err;
   auto dom = find(name);
   if (!dom)
     return dom.error();

@@ -5,3 +5,4 @@
 #include "messages/lifecycle.hpp"
 #include "messages/session.hpp"
 #include "messages/migration.hpp"
+#include "messages/testing.hpp"

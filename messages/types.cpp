@@ -51,6 +51,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<pump_chunk>("ferry.pump_chunk");
   cfg.add_message_type<pump_ack>("ferry.pump_ack");
   cfg.add_message_type<pump_eof>("ferry.pump_eof");
+  cfg.add_message_type<arm_fault>("ferry.arm_fault");
 }
 
 } // namespace ferry

@@ -30,7 +30,8 @@ caf::error connect_error(const connect_request& req, const caf::error& err) {
     return make_error(errc::timeout, "no answer from agent at " + where
                                        + " within "
                                        + std::to_string(req.timeout.count())
-                                       + " ms" + hint);
+                                       + " ms (" + error_text(err) + ")"
+                                       + hint);
   return make_error(errc::disconnected, "cannot connect to agent at " + where
                                           + ": " + error_text(err) + hint);
 }
@@ -88,6 +89,48 @@ void send_proof(caf::event_based_actor* self, std::shared_ptr<handshake> hs,
       [hs](caf::error& err) { hs->done(std::move(err)); });
 }
 
+/// CAF 0.17.6 creates a client connection's BASP context with
+/// `last_seen` at the epoch, so a heartbeat tick that runs before the
+/// agent's first message drops a healthy new connection with
+/// `connection_timeout`. Such a connection never carried a message; trying
+/// again is safe, and a second loss in that window is rare.
+constexpr int max_connect_attempts = 4;
+
+void open_connection(caf::event_based_actor* self, caf::io::middleman_actor mm,
+                     std::shared_ptr<handshake> hs, int attempt) {
+  self
+    ->request(mm, hs->req.timeout, caf::connect_atom::value,
+              hs->req.uri.address.host, hs->req.uri.address.port)
+    .then(
+      [self, hs](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                 const std::set<std::string>&) {
+        hs->gatekeeper = caf::actor_cast<caf::actor>(std::move(ptr));
+        if (!hs->gatekeeper) {
+          hs->done(make_error(errc::disconnected,
+                              "no ferry agent listens at "
+                                + hs->req.uri.address.to_string()));
+          return;
+        }
+        hello h;
+        h.client_name = hs->client_name;
+        h.driver = hs->req.uri.driver;
+        h.client_nonce = hs->client_nonce;
+        if (hs->req.uri.tls)
+          h.client_cert_pem = hs->req.id->cert_pem();
+        self->request(hs->gatekeeper, hs->req.timeout, std::move(h))
+          .then([self, hs](challenge& ch) { send_proof(self, hs, std::move(ch)); },
+                [hs](caf::error& err) { hs->done(std::move(err)); });
+      },
+      [self, mm, hs, attempt](caf::error& err) {
+        if (err == caf::sec::connection_timeout
+            && attempt < max_connect_attempts) {
+          open_connection(self, mm, hs, attempt + 1);
+          return;
+        }
+        hs->done(connect_error(hs->req, err));
+      });
+}
+
 } // namespace
 
 void connect_agent(caf::event_based_actor* self, connect_request req,
@@ -117,30 +160,7 @@ void connect_agent(caf::event_based_actor* self, connect_request req,
                         "process did not start (no certificate files)"));
     return;
   }
-  self
-    ->request(mm, hs->req.timeout, caf::connect_atom::value,
-              hs->req.uri.address.host, hs->req.uri.address.port)
-    .then(
-      [self, hs](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                 const std::set<std::string>&) {
-        hs->gatekeeper = caf::actor_cast<caf::actor>(std::move(ptr));
-        if (!hs->gatekeeper) {
-          hs->done(make_error(errc::disconnected,
-                              "no ferry agent listens at "
-                                + hs->req.uri.address.to_string()));
-          return;
-        }
-        hello h;
-        h.client_name = hs->client_name;
-        h.driver = hs->req.uri.driver;
-        h.client_nonce = hs->client_nonce;
-        if (hs->req.uri.tls)
-          h.client_cert_pem = hs->req.id->cert_pem();
-        self->request(hs->gatekeeper, hs->req.timeout, std::move(h))
-          .then([self, hs](challenge& ch) { send_proof(self, hs, std::move(ch)); },
-                [hs](caf::error& err) { hs->done(std::move(err)); });
-      },
-      [hs](caf::error& err) { hs->done(connect_error(hs->req, err)); });
+  open_connection(self, mm, hs, 1);
 }
 
 caf::expected<agent_link> connect_agent(caf::actor_system& sys,

@@ -7,6 +7,7 @@
 #include "messages/all.hpp"
 #include "tools/cli/args.hpp"
 #include "tools/cli/output.hpp"
+#include "util/faults.hpp"
 #include "util/files.hpp"
 
 namespace po = boost::program_options;
@@ -112,6 +113,37 @@ caf::error nodeinfo_cmd(context& ctx, const std::vector<std::string>& words) {
   return caf::none;
 }
 
+caf::error inject_fault_cmd(context& ctx,
+                            const std::vector<std::string>& words) {
+  po::options_description desc;
+  po::variables_map vm;
+  if (auto err = parse_args("inject-fault", words, desc,
+                            {"POINT", "ACTION", "COUNT"}, vm, 1))
+    return err;
+  faults::action act;
+  auto action_text = vm["ACTION"].as<std::string>();
+  if (!faults::parse_action(action_text, act))
+    return make_error(errc::invalid_argument,
+                      "inject-fault: ACTION must be fail, crash or freeze");
+  uint32_t count = 1;
+  if (vm.count("COUNT")) {
+    try {
+      count = static_cast<uint32_t>(std::stoul(vm["COUNT"].as<std::string>()));
+    } catch (...) {
+      return make_error(errc::invalid_argument,
+                        "inject-fault: COUNT must be a number");
+    }
+  }
+  auto res = ctx.call<bool>(arm_fault{vm["POINT"].as<std::string>(),
+                                      static_cast<uint8_t>(act), count});
+  if (!res)
+    return res.error();
+  if (!ctx.json())
+    ctx.out() << "Armed " << vm["POINT"].as<std::string>() << " (" << action_text
+              << " x" << count << ")\n";
+  return caf::none;
+}
+
 std::vector<command> build_table() {
   std::vector<command> table;
   add_commands(table);
@@ -164,6 +196,9 @@ void add_commands(std::vector<command>& t) {
                   << "\n";
     }));
   t.push_back({"nodeinfo", "", "show the agent and its drivers", nodeinfo_cmd});
+  t.push_back({"inject-fault", "POINT fail|crash|freeze [COUNT]",
+               "testing: arm a fault point (agent needs --fault-injection)",
+               inject_fault_cmd});
 }
 
 const std::vector<command>& commands() {

@@ -20,6 +20,7 @@
 #include "messages/error.hpp"
 #include "transport/caf_setup.hpp"
 #include "transport/tls/tls_layer.hpp"
+#include "util/faults.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 
@@ -58,6 +59,11 @@ int main(int argc, char** argv) {
   log::setup(lvl, "ferryd[" + s.name + "]");
   if (auto err = files::make_dirs(s.state_dir))
     return fail(error_text(err));
+  if (s.fault_injection) {
+    faults::enable(true);
+    FERRY_WARN("ferryd", "fault injection is enabled: admins can make this "
+                         "agent fail, crash or freeze on purpose");
+  }
   identity_ptr id;
   if (!s.insecure_tcp) {
     auto loaded = identity::load(s.tls);

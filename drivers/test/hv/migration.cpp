@@ -388,17 +388,23 @@ void incoming_migration::run(bool await_go) {
       update([&](mig_stats& s) { s.was_running = rest[0] != 0; });
       set_status(mig_status::device);
       auto ok = guest_->digest() == std::string(rest + 1, 32);
-      char verdict = ok ? stream::reply_ok : stream::reply_rejected;
-      if (!channel_->write_all(&verdict, 1)) {
-        fail("cannot send the verdict: " + channel_->error());
-        return;
-      }
       if (!ok) {
+        channel_->write_all(&stream::reply_rejected, 1);
         fail("digest mismatch: the received RAM differs from the source's");
         return;
       }
+      if (!await_go) {
+        // Verified: report it before the verdict leaves, so that a finish
+        // the source triggers on 'K' never sees an earlier status.
+        set_status(mig_status::completed);
+        if (!channel_->write_all(&stream::reply_ok, 1))
+          return; // the source fails; finish(false) tears us down
+        channel_->finish();
+        return;
+      }
       char go = 0;
-      if (await_go && (!channel_->read_exact(&go, 1) || go != stream::reply_go)) {
+      if (!channel_->write_all(&stream::reply_ok, 1)
+          || !channel_->read_exact(&go, 1) || go != stream::reply_go) {
         fail("outcome unknown: the source did not confirm after the verdict");
         return;
       }
