@@ -94,7 +94,14 @@ caf::behavior prepared(self_ptr self) {
                    auto& st = self->state;
                    if (!res) {
                      rp.deliver(res.error());
-                     done(self, false);
+                     if (success) {
+                       // Not committed: never leave the incoming copy.
+                       run_finish(self, false, [self](caf::expected<int64_t>) {
+                         done(self, false);
+                       });
+                     } else {
+                       done(self, false);
+                     }
                      return;
                    }
                    if (success)

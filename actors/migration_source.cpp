@@ -32,6 +32,18 @@ typename Inspector::result_type inspect(Inspector& f, src_tick& x) {
   return f(caf::meta::type_name("ferry.src_tick"), x.unused);
 }
 
+/// Retry of a failed confirm (local).
+struct src_retry_confirm {
+  confirm_outcome outcome = confirm_outcome::failed;
+  std::function<void(caf::error)> then;
+  int attempt = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, src_retry_confirm& x) {
+  return f(caf::meta::type_name("ferry.src_retry_confirm"), x.outcome,
+           x.attempt);
+}
+
 struct src_resolve {
   uint64_t unused = 0;
 };
@@ -68,9 +80,11 @@ void stop_pump(self_ptr self) {
   }
 }
 
-/// Applies confirm's outcome through the driver, then `then(err)`.
+/// Applies confirm's outcome through the driver, then `then(err)`. A
+/// failed attempt is retried a few times: giving up leaves a paused copy
+/// and a held job lock behind.
 void apply_confirm(self_ptr self, confirm_outcome outcome,
-                   std::function<void(caf::error)> then) {
+                   std::function<void(caf::error)> then, int attempt = 1) {
   auto& st = self->state;
   drv_confirm req;
   req.domain = st.domain;
@@ -80,7 +94,17 @@ void apply_confirm(self_ptr self, confirm_outcome outcome,
   req.was_running = st.was_running;
   self->request(st.ctx.driver, st.ctx.driver_timeout, std::move(req))
     .then([then](bool) { then(caf::none); },
-          [then](caf::error& err) { then(err); });
+          [self, outcome, then, attempt](caf::error& err) {
+            if (attempt >= 4 || code_of(err) == errc::stale_message) {
+              then(err);
+              return;
+            }
+            FERRY_WARN("source", "job " << self->state.job_id
+                                        << ": confirm failed ("
+                                        << error_text(err) << "), retrying");
+            self->delayed_send(self, std::chrono::milliseconds{250 * attempt},
+                               src_retry_confirm{outcome, then, attempt + 1});
+          });
 }
 
 /// Ends the job after confirm (or on our own when the coordinator is gone).
@@ -340,6 +364,9 @@ caf::message_handler common(self_ptr self) {
         on_terminal(self, status);
     },
     [self](const src_tick&) { on_tick(self); },
+    [self](src_retry_confirm& msg) {
+      apply_confirm(self, msg.outcome, std::move(msg.then), msg.attempt);
+    },
     [self](const src_resolve&) {
       if (self->state.phase == mig_phase::outcome_unknown)
         resolve(self);

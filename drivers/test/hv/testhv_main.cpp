@@ -8,6 +8,8 @@
 // migrations from other test hypervisors that know the shared secret.
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -134,6 +136,12 @@ int main(int argc, char** argv) {
   }
   uint16_t port = 0;
   int lfd = net::tcp_listen(opt.listen, &port, err);
+  // A predecessor killed with its agent may still be tearing down (its
+  // guests' memory goes first, its sockets after): wait a little for it.
+  for (int i = 0; lfd < 0 && errno == EADDRINUSE && i < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    lfd = net::tcp_listen(opt.listen, &port, err);
+  }
   if (lfd < 0)
     return refuse(err);
   testhv::hypervisor hv{secret, [&control](const json& event) {

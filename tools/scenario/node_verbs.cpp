@@ -1,0 +1,100 @@
+// Scenario verbs for nodes and domains: node, define, on, try, and the
+// lifecycle shorthands (start NODE DOM, …).
+
+#include "messages/all.hpp"
+#include "tools/scenario/scenario_runner.hpp"
+#include "util/files.hpp"
+
+namespace ferry::scenario {
+
+namespace {
+
+caf::error usage(const char* text) {
+  return make_error(errc::invalid_argument, std::string{"usage: "} + text);
+}
+
+} // namespace
+
+void scenario_runner::add_node_verbs() {
+  interp_.add(
+    "node", "NAME [--driver test|qemu]…",
+    "start a ferryd (own certificate, state dir, fault injection on)",
+    [this](const std::vector<std::string>& a) -> caf::error {
+      if (a.empty())
+        return usage("node NAME [--driver DRIVER]...");
+      harness::node_options opts;
+      opts.drivers.clear();
+      for (size_t i = 1; i < a.size(); ++i) {
+        if (a[i] == "--driver" && i + 1 < a.size())
+          opts.drivers.push_back(a[++i]);
+        else
+          return make_error(errc::invalid_argument,
+                            "node: unknown option " + a[i]);
+      }
+      if (opts.drivers.empty())
+        opts.drivers = {"test"};
+      opts.extra_args = {"--fault-injection"};
+      if (cl_.has(a[0]))
+        return make_error(errc::invalid_argument,
+                          "node " + a[0] + " already exists");
+      auto err = cl_.add_node(a[0], opts).start();
+      if (!err.empty())
+        return make_error(errc::internal, err);
+      return caf::none;
+    });
+  interp_.add(
+    "define", "NODE DOM MIB [dirty=MIBPS] [ws=MIB]",
+    "define a test domain on NODE (persistent)",
+    [this](const std::vector<std::string>& a) -> caf::error {
+      if (a.size() < 3)
+        return usage("define NODE DOM MIB [dirty=MIBPS] [ws=MIB]");
+      std::string workload;
+      std::string dirty = "0";
+      std::string ws;
+      for (size_t i = 3; i < a.size(); ++i) {
+        if (a[i].rfind("dirty=", 0) == 0)
+          dirty = a[i].substr(6);
+        else if (a[i].rfind("ws=", 0) == 0)
+          ws = a[i].substr(3);
+        else
+          return make_error(errc::invalid_argument,
+                            "define: unknown word " + a[i]);
+      }
+      auto xml = "<domain type='test'><name>" + a[1]
+                 + "</name><memory unit='MiB'>" + a[2] + "</memory>"
+                 + "<workload dirty-rate='" + dirty + "'"
+                 + (ws.empty() ? "" : " working-set='" + ws + "'")
+                 + "/></domain>";
+      auto path = cl_.dir() + "/" + a[0] + "-" + a[1] + ".xml";
+      if (auto err = files::write_atomic(path, xml))
+        return err;
+      return cli_on(a[0], {"define", path}, nullptr);
+    });
+  for (auto verb : {"start", "destroy", "suspend", "resume", "undefine"}) {
+    interp_.add(verb, "NODE DOM", std::string{verb} + " DOM on NODE",
+                [this, verb](const std::vector<std::string>& a) -> caf::error {
+                  if (a.size() != 2)
+                    return make_error(errc::invalid_argument,
+                                      std::string{"usage: "} + verb
+                                        + " NODE DOM");
+                  return cli_on(a[0], {verb, a[1]}, nullptr);
+                });
+  }
+  interp_.add("on", "NODE VERB [ARGS…]",
+              "run a CLI verb against NODE; it must succeed",
+              [this](const std::vector<std::string>& a) -> caf::error {
+                if (a.size() < 2)
+                  return usage("on NODE VERB [ARGS...]");
+                return cli_on(a[0], {a.begin() + 1, a.end()}, &last_output_);
+              });
+  interp_.add("try", "NODE VERB [ARGS…]",
+              "run a CLI verb against NODE; `expect last` checks the result",
+              [this](const std::vector<std::string>& a) -> caf::error {
+                if (a.size() < 2)
+                  return usage("try NODE VERB [ARGS...]");
+                last_ = cli_on(a[0], {a.begin() + 1, a.end()}, &last_output_);
+                return caf::none;
+              });
+}
+
+} // namespace ferry::scenario
