@@ -10,6 +10,7 @@
 #include <caf/result.hpp>
 
 #include "actors/driver_actor.hpp"
+#include "actors/fan_out.hpp"
 #include "actors/gatekeeper.hpp"
 #include "actors/job_manager.hpp"
 #include "actors/hardening.hpp"
@@ -127,6 +128,38 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
         });
   }
   return {
+    [self](const introspect& req) -> caf::result<agent_snapshot> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<agent_snapshot>();
+      auto snap = std::make_shared<agent_snapshot>();
+      snap->agent_name = st.settings.name;
+      auto remaining = std::make_shared<int>(3);
+      auto done = [rp, snap, remaining]() mutable {
+        if (--*remaining == 0)
+          rp.deliver(*snap);
+      };
+      std::vector<caf::actor> drivers;
+      for (auto& [name, drv] : st.drivers)
+        drivers.push_back(drv);
+      fan_out<driver_info>(self, drivers, get_driver_info{}, info_timeout,
+                           [snap, done](std::vector<driver_info> xs) mutable {
+                             snap->drivers = std::move(xs);
+                             done();
+                           });
+      self->request(st.gatekeeper, info_timeout, req)
+        .then([snap, done](std::vector<session_summary>& xs) mutable {
+                snap->sessions = std::move(xs);
+                done();
+              },
+              [done](caf::error&) mutable { done(); });
+      self->request(st.jobs, info_timeout, req)
+        .then([snap, done](std::vector<job_stats>& xs) mutable {
+                snap->jobs = std::move(xs);
+                done();
+              },
+              [done](caf::error&) mutable { done(); });
+      return rp;
+    },
     [self](const get_node_info&) -> caf::result<node_info> {
       auto rp = self->make_response_promise<node_info>();
       auto info = std::make_shared<node_info>();

@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/result.hpp>
 
+#include "actors/fan_out.hpp"
 #include "actors/session.hpp"
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
@@ -163,6 +164,19 @@ caf::behavior gatekeeper_actor(caf::stateful_actor<gatekeeper_state>* self,
     [self](const expire_ticket& msg) { self->state.pending.erase(msg.ticket); },
     [self](const get_node_info&) {
       return static_cast<uint32_t>(self->state.sessions.size());
+    },
+    [self](const introspect&) -> caf::result<std::vector<session_summary>> {
+      std::vector<caf::actor> sessions;
+      for (auto& [addr, identity] : self->state.sessions)
+        if (auto a = caf::actor_cast<caf::actor>(addr))
+          sessions.push_back(a);
+      auto rp = self->make_response_promise<std::vector<session_summary>>();
+      fan_out<session_summary>(self, sessions, get_session_summary{},
+                               std::chrono::seconds{2},
+                               [rp](std::vector<session_summary> xs) mutable {
+                                 rp.deliver(std::move(xs));
+                               });
+      return rp;
     },
   };
 }

@@ -2,6 +2,7 @@
 
 #include <caf/result.hpp>
 
+#include "actors/fan_out.hpp"
 #include "actors/job_context.hpp"
 #include "actors/migration_coordinator.hpp"
 #include "actors/migration_destination.hpp"
@@ -194,6 +195,18 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
     },
     [self](const get_node_info&) {
       return static_cast<uint32_t>(self->state.jobs.size());
+    },
+    [self](const introspect&) -> caf::result<std::vector<job_stats>> {
+      std::vector<caf::actor> actors;
+      for (auto& [id, e] : self->state.jobs)
+        actors.push_back(e.actor);
+      auto rp = self->make_response_promise<std::vector<job_stats>>();
+      fan_out<job_stats>(self, actors, job_control{job_verb::info, {}, 0, {}},
+                         std::chrono::seconds{2},
+                         [rp](std::vector<job_stats> xs) mutable {
+                           rp.deliver(std::move(xs));
+                         });
+      return rp;
     },
   };
 }

@@ -71,6 +71,10 @@ job_stats snapshot(self_ptr self, job_stats s) {
       .count());
   if (st.pump_stats)
     s.pump_bytes = st.pump_stats->bytes_in + st.pump_stats->bytes_out;
+  if (st.pump_stats) {
+    std::lock_guard<std::mutex> guard{st.pump_stats->mtx};
+    s.pump_credit = st.pump_stats->credit;
+  }
   return s;
 }
 

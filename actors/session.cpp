@@ -62,6 +62,23 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
   auto jobs = b.jobs;
   auto drv_name = b.driver_name;
   return {
+    [self, root](const introspect& req) -> caf::result<agent_snapshot> {
+      if (auto err = check(self, role::admin, "inspect the agent's actors"))
+        return err;
+      return forward<agent_snapshot>(self, root, req);
+    },
+    [self](const get_session_summary&) -> session_summary {
+      // From the gatekeeper (local): this session's own counters.
+      auto& b = self->state.bind;
+      session_summary out;
+      out.identity = b.identity;
+      out.driver = b.driver_name;
+      for (auto r : b.roles)
+        out.roles += (out.roles.empty() ? "" : ",") + std::string{to_string(r)};
+      out.requests = self->state.requests;
+      out.denied = self->state.denied;
+      return out;
+    },
     [self](const arm_fault& req) -> caf::result<bool> {
       if (auto err = check(self, role::admin, "inject faults"))
         return err;

@@ -6,6 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/meta/type_name.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "messages/session.hpp"
@@ -22,6 +23,16 @@ struct session_binding {
   caf::actor jobs;            ///< The job manager (migrations).
   caf::actor client;          ///< The peer's actor; its loss ends the session.
 };
+
+/// Gatekeeper to session (local): describe yourself (introspection).
+struct get_session_summary {
+  bool unused = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_session_summary& x) {
+  return f(caf::meta::type_name("ferry.get_session_summary"), x.unused);
+}
 
 struct session_state {
   session_binding bind;

@@ -6,3 +6,4 @@
 #include "messages/session.hpp"
 #include "messages/migration.hpp"
 #include "messages/testing.hpp"
+#include "messages/introspection.hpp"

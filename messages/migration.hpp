@@ -88,6 +88,7 @@ struct job_stats {
   int64_t paused_at_ms = 0;
   uint32_t throttle = 0;
   uint64_t pump_bytes = 0; ///< Tunnelled: bytes through this agent's pump.
+  int32_t pump_credit = -1; ///< Tunnelled: chunks the reader may still send.
   std::string error;
 };
 
@@ -97,7 +98,8 @@ typename Inspector::result_type inspect(Inspector& f, job_stats& x) {
            x.role, x.phase, x.hv_status, x.started_at_ms, x.elapsed_ms,
            x.data_total, x.data_processed, x.data_remaining, x.mibps,
            x.dirty_rate_mibps, x.iteration, x.expected_downtime_ms,
-           x.downtime_ms, x.paused_at_ms, x.throttle, x.pump_bytes, x.error);
+           x.downtime_ms, x.paused_at_ms, x.throttle, x.pump_bytes,
+           x.pump_credit, x.error);
 }
 
 /// `migrate` to the source agent (peer-to-peer, tunnelled, direct): the

@@ -52,6 +52,13 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<pump_ack>("ferry.pump_ack");
   cfg.add_message_type<pump_eof>("ferry.pump_eof");
   cfg.add_message_type<arm_fault>("ferry.arm_fault");
+  cfg.add_message_type<introspect>("ferry.introspect");
+  cfg.add_message_type<session_summary>("ferry.session_summary");
+  cfg.add_message_type<std::vector<session_summary>>(
+    "ferry.session_summary_list");
+  cfg.add_message_type<std::vector<driver_info>>("ferry.driver_info_list");
+  cfg.add_message_type<std::vector<job_stats>>("ferry.job_stats_list");
+  cfg.add_message_type<agent_snapshot>("ferry.agent_snapshot");
 }
 
 } // namespace ferry

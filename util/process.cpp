@@ -99,6 +99,8 @@ pid_t spawn(const spawn_request& req, std::string& err) {
     posix_spawn_file_actions_adddup2(&actions, req.output_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, req.output_fd, 2);
   }
+  if (req.stdin_fd >= 0)
+    posix_spawn_file_actions_adddup2(&actions, req.stdin_fd, 0);
   if (req.stdout_fd >= 0)
     posix_spawn_file_actions_adddup2(&actions, req.stdout_fd, 1);
   if (req.stderr_fd >= 0)

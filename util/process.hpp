@@ -18,6 +18,7 @@ struct spawn_request {
   /// the parent's.
   int output_fd = -1;
   /// Separate redirections, applied after `output_fd`; -1 = unchanged.
+  int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
   /// Extra environment entries ("NAME=value"), added to the parent's.

@@ -88,14 +88,24 @@ std::string cluster::client_pki(const std::string& cn) {
 
 cli_result cluster::cli(const std::vector<std::string>& args,
                         const std::string& cn, int timeout_ms) {
-  auto base = dir_ + "/cli-" + std::to_string(++cli_counter_);
+  return tool("ferry", args, {}, cn, timeout_ms);
+}
+
+cli_result cluster::tool(const std::string& program,
+                         const std::vector<std::string>& args,
+                         const std::string& input, const std::string& cn,
+                         int timeout_ms) {
+  auto base = dir_ + "/run-" + std::to_string(++cli_counter_);
+  files::write_atomic(base + ".in", input);
+  int in = ::open((base + ".in").c_str(), O_RDONLY | O_CLOEXEC);
   int out = ::open((base + ".out").c_str(),
                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err = ::open((base + ".err").c_str(),
                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   process::spawn_request req;
-  req.argv = {tools_ + "/ferry"};
+  req.argv = {tools_ + "/" + program};
   req.argv.insert(req.argv.end(), args.begin(), args.end());
+  req.stdin_fd = in;
   req.stdout_fd = out;
   req.stderr_fd = err;
   if (!cn.empty())
@@ -103,6 +113,7 @@ cli_result cluster::cli(const std::vector<std::string>& args,
   std::string why;
   cli_result res;
   auto pid = process::spawn(req, why);
+  ::close(in);
   ::close(out);
   ::close(err);
   if (pid < 0) {
@@ -113,7 +124,7 @@ cli_result cluster::cli(const std::vector<std::string>& args,
   if (!process::wait_exit(pid, timeout_ms, &status)) {
     process::kill_child(pid, SIGKILL);
     process::wait_exit(pid, 5000, &status);
-    res.err = "ferry did not finish within " + std::to_string(timeout_ms)
+    res.err = program + " did not finish within " + std::to_string(timeout_ms)
               + " ms\n";
   }
   res.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -121,8 +132,8 @@ cli_result cluster::cli(const std::vector<std::string>& args,
     res.out = *text;
   if (auto text = files::read(base + ".err"))
     res.err += *text;
-  ::unlink((base + ".out").c_str());
-  ::unlink((base + ".err").c_str());
+  for (auto ext : {".in", ".out", ".err"})
+    ::unlink((base + ext).c_str());
   return res;
 }
 

@@ -42,6 +42,12 @@ public:
   cli_result cli(const std::vector<std::string>& args,
                  const std::string& cn = "admin", int timeout_ms = 120000);
 
+  /// Runs `PROGRAM ARGS…` (a tool next to ferryd) with `input` on stdin.
+  cli_result tool(const std::string& program,
+                  const std::vector<std::string>& args,
+                  const std::string& input, const std::string& cn = "admin",
+                  int timeout_ms = 120000);
+
   const std::string& dir() const {
     return dir_;
   }
