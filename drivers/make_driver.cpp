@@ -1,5 +1,6 @@
 #include "config/agent_settings.hpp"
 #include "drivers/driver.hpp"
+#include "drivers/qemu/qemu_driver.hpp"
 #include "drivers/test/test_driver.hpp"
 #include "messages/error.hpp"
 
@@ -17,6 +18,11 @@ caf::expected<driver_ptr> make_driver(const std::string& name,
     cfg.secret_file = settings.testhv.secret_file;
     cfg.log_level = settings.log_level;
     return driver_ptr{new test_driver(std::move(ctx), std::move(cfg))};
+  }
+  if (name == "qemu") {
+    qemu_driver_config cfg;
+    cfg.binary = settings.qemu_binary;
+    return driver_ptr{new qemu_driver(std::move(ctx), std::move(cfg))};
   }
   return make_error(errc::unsupported, "driver '" + name
                                          + "' is not available in this build");

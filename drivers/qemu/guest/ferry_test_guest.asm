@@ -1,0 +1,108 @@
+; ferry's QEMU test guest: a multiboot (v1) kernel that fills guest RAM with
+; a pattern, then keeps writing one word per 4 KiB page over a window, so a
+; live migration has real data to move and pages to send again.
+;
+; The window size in bytes is a little-endian u32 at PARAM_ADDR, written by
+; `-device loader,addr=0x1ff000,data=N,data-len=4` (the qemu driver passes
+; `<workload working-set>` that way). 0 (no loader): fill, then halt.
+;
+; Loaded as a flat binary with the multiboot "a.out kludge" (flag bit 16), so
+; QEMU's -kernel needs no ELF. Built by Meson: nasm -f bin -o OUT THIS_FILE.
+; RAM is filled from FILL_START to the end of the first RAM range multiboot
+; reports (all of it below 3.5 GiB).
+
+bits 32
+org 0x100000
+
+MB_MAGIC    equ 0x1BADB002
+MB_FLAGS    equ 0x00010002          ; bit 1: memory info, bit 16: addresses
+PARAM_ADDR  equ 0x1FF000            ; u32 working set (bytes)
+FILL_START  equ 0x200000            ; RAM from here on is filled and dirtied
+PATTERN     equ 0x5EED0F11
+
+header:
+  dd MB_MAGIC
+  dd MB_FLAGS
+  dd -(MB_MAGIC + MB_FLAGS)
+  dd header                         ; header_addr
+  dd header                         ; load_addr
+  dd image_end                      ; load_end_addr
+  dd image_end                      ; bss_end_addr
+  dd start                          ; entry_addr
+signature:
+  db "FERRY-TEST-GUEST-1", 0        ; the driver recognises the kernel by this
+
+start:                              ; eax = multiboot magic, ebx = its info
+  cli
+  mov esi, [PARAM_ADDR]             ; working set, read before the fill
+  mov ebp, [ebx + 8]                ; mem_upper: KiB above 1 MiB
+  shl ebp, 10
+  add ebp, 0x100000
+  and ebp, ~0xFFF                   ; ebp = end of RAM
+
+  ; Pass 1, one word per page: within milliseconds no page is a zero page
+  ; (QEMU sends those as a flag), so every page migrates as 4 KiB.
+  mov edi, FILL_START
+.touch:
+  mov [edi], edi
+  add edi, 4096
+  cmp edi, ebp
+  jb .touch
+
+  ; Pass 2, the whole of every page: 16-byte SSE stores (about 4x faster
+  ; than dword stores under TCG). Enable SSE: CR0.EM off, CR0.MP and
+  ; CR4.OSFXSR/OSXMMEXCPT on.
+  mov eax, cr0
+  and eax, ~4
+  or eax, 2
+  mov cr0, eax
+  mov eax, cr4
+  or eax, 0x600
+  mov cr4, eax
+  mov edi, FILL_START
+.page:                              ; each page: its address ^ PATTERN
+  mov eax, edi
+  xor eax, PATTERN
+  movd xmm0, eax
+  pshufd xmm0, xmm0, 0
+  lea edx, [edi + 4096]
+.fill:
+  movdqa [edi], xmm0
+  movdqa [edi + 16], xmm0
+  movdqa [edi + 32], xmm0
+  movdqa [edi + 48], xmm0
+  movdqa [edi + 64], xmm0
+  movdqa [edi + 80], xmm0
+  movdqa [edi + 96], xmm0
+  movdqa [edi + 112], xmm0
+  add edi, 128
+  cmp edi, edx
+  jb .fill
+  cmp edi, ebp
+  jb .page
+
+  ; The workload: a generation counter written into the first word of
+  ; every page of [FILL_START, FILL_START + working set), forever.
+  test esi, esi
+  jz .idle
+  lea ecx, [esi + FILL_START]       ; window end, clamped to RAM
+  cmp ecx, ebp
+  jbe .dirty
+  mov ecx, ebp
+.dirty:
+  xor edx, edx
+.pass:
+  inc edx
+  mov edi, FILL_START
+.dirty_page:
+  mov [edi], edx
+  add edi, 4096
+  cmp edi, ecx
+  jb .dirty_page
+  jmp .pass
+
+.idle:
+  hlt
+  jmp .idle
+
+image_end:

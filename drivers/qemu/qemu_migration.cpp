@@ -1,0 +1,291 @@
+#include "drivers/qemu/qemu_migration.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include <unistd.h>
+
+#include "drivers/qemu/qemu_stats.hpp"
+#include "messages/error.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+constexpr const char* fd_name = "ferry-migration";
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// QMP calls wait longer than any pause QEMU may take for the switchover
+/// (the main loop, which answers QMP, is blocked meanwhile).
+int timeout_for(const hv_migration_params& p) {
+  return qemu_process::default_timeout_ms
+         + 2 * static_cast<int>(p.downtime_limit_ms);
+}
+
+std::string tcp_uri(const std::string& host, uint16_t port) {
+  auto h = host.find(':') != std::string::npos && host.front() != '['
+             ? "[" + host + "]"
+             : host;
+  return "tcp:" + h + ":" + std::to_string(port);
+}
+
+std::string mib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f MiB", bytes / (1024.0 * 1024.0));
+  return buf;
+}
+
+std::string seconds(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f s",
+                static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+
+std::string rate(double mibps) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f MiB/s", mibps);
+  return buf;
+}
+
+caf::error set_capabilities(qemu_process& proc, bool auto_converge) {
+  qmp::json caps = qmp::json::array();
+  caps.push_back({{"capability", "events"}, {"state", true}});
+  caps.push_back({{"capability", "auto-converge"}, {"state", auto_converge}});
+  auto res = proc.call("migrate-set-capabilities", {{"capabilities", caps}});
+  return res ? caf::none : res.error();
+}
+
+bool terminal(const std::string& status) {
+  return status == "completed" || status == "failed"
+         || status == "cancelled";
+}
+
+} // namespace
+
+qemu_migration::qemu_migration(hv_migration_params params)
+  : params_(params),
+    watch_(std::chrono::milliseconds{params.progress_timeout_ms}),
+    started_ms_(now_ms()) {
+}
+
+caf::expected<std::unique_ptr<qemu_migration>>
+qemu_migration::start_outgoing(qemu_process& proc, const migration_target& t,
+                               bool running) {
+  auto close_fd = [&] {
+    if (t.fd >= 0)
+      ::close(t.fd);
+  };
+  if (t.how == migration_target::kind::direct) {
+    close_fd();
+    return make_error(errc::unsupported,
+                      "QEMU has no hypervisor-managed migration of its own, "
+                      "so --direct is not available for the qemu driver; "
+                      "use --p2p (or --p2p --tunnelled)");
+  }
+  std::unique_ptr<qemu_migration> mig{new qemu_migration(t.params)};
+  auto timeout = timeout_for(t.params);
+  if (auto err = set_capabilities(proc, t.params.auto_converge)) {
+    close_fd();
+    return err;
+  }
+  qmp::json params{
+    {"max-bandwidth", t.params.max_bandwidth == 0 ? unlimited_bandwidth
+                                                  : t.params.max_bandwidth},
+    {"downtime-limit", t.params.downtime_limit_ms}};
+  if (t.params.auto_converge) {
+    // The test driver's steps: 30%, then +20% each time it stalls again.
+    params["cpu-throttle-initial"] = 30;
+    params["cpu-throttle-increment"] = 20;
+  }
+  if (auto res = proc.call("migrate-set-parameters", params, timeout); !res) {
+    close_fd();
+    return res.error();
+  }
+  if (!t.params.live && running) {
+    // Offline: pause first, copy once.
+    if (auto res = proc.call("stop", qmp::json::object(), timeout); !res) {
+      close_fd();
+      return res.error();
+    }
+  }
+  std::string uri;
+  if (t.how == migration_target::kind::fd) {
+    if (auto err = proc.pass_fd(fd_name, t.fd))
+      return err;
+    uri = std::string{"fd:"} + fd_name;
+  } else {
+    uri = tcp_uri(t.address.host, t.address.port);
+  }
+  proc.set_incoming(false);
+  auto res = proc.call("migrate", {{"uri", uri}}, timeout);
+  if (!res) {
+    if (t.how == migration_target::kind::fd)
+      proc.call("closefd", {{"fdname", fd_name}});
+    return res.error();
+  }
+  FERRY_INFO("qemu", "migrating " << proc.definition().name << " to " << uri);
+  return mig;
+}
+
+caf::expected<incoming_endpoint>
+qemu_migration::start_incoming(qemu_process& proc, const incoming_spec& spec) {
+  proc.set_incoming(true);
+  if (auto err = set_capabilities(proc, false)) {
+    if (spec.fd >= 0)
+      ::close(spec.fd);
+    return err;
+  }
+  incoming_endpoint out; // QEMU takes no token: the port is the endpoint
+  if (spec.how == incoming_spec::kind::fd) {
+    if (auto err = proc.pass_fd(fd_name, spec.fd))
+      return err;
+    auto res = proc.call("migrate-incoming",
+                         {{"uri", std::string{"fd:"} + fd_name}});
+    if (!res)
+      return res.error();
+    return out;
+  }
+  auto host = spec.listen_host.empty() ? std::string{"127.0.0.1"}
+                                       : spec.listen_host;
+  auto res = proc.call("migrate-incoming",
+                       {{"uri", tcp_uri(host, spec.listen_port)}});
+  if (!res)
+    return res.error();
+  auto info = proc.call("query-migrate");
+  if (!info)
+    return info.error();
+  auto addrs = info->value("socket-address", qmp::json::array());
+  for (auto& a : addrs) {
+    if (!a.is_object() || !a.contains("port"))
+      continue;
+    auto& p = a["port"];
+    unsigned long port = 0;
+    if (p.is_string())
+      port = std::strtoul(p.get<std::string>().c_str(), nullptr, 10);
+    else if (p.is_number_unsigned())
+      port = p.get<unsigned long>();
+    if (port > 0 && port < 65536) {
+      out.port = static_cast<uint16_t>(port);
+      return out;
+    }
+  }
+  return make_error(errc::hypervisor_error,
+                    "QEMU of domain '" + proc.definition().name
+                      + "' did not report the port it listens on");
+}
+
+caf::error qemu_migration::check_incoming(qemu_process& proc, int wait_ms) {
+  // The source reports `completed` once it sent everything; the destination
+  // may still be loading the last device state: give it a moment.
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::milliseconds{wait_ms};
+  std::string status;
+  qmp::json info;
+  for (;;) {
+    auto res = proc.call("query-migrate");
+    if (!res)
+      return res.error();
+    info = *res;
+    status = info.value("status", "none");
+    if (terminal(status) || std::chrono::steady_clock::now() > deadline)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  if (status != "completed") {
+    auto desc = info.value("error-desc", "");
+    return make_error(errc::migration_failed,
+                      "incoming migration is '" + status + "'"
+                        + (desc.empty() ? std::string{} : ": " + desc));
+  }
+  auto st = proc.call("query-status");
+  if (!st)
+    return st.error();
+  auto run_state = st->value("status", "unknown");
+  if (run_state != "paused")
+    return make_error(errc::migration_failed,
+                      "incoming domain is '" + run_state
+                        + "' after the migration, not 'paused'");
+  return caf::none;
+}
+
+caf::expected<job_stats> qemu_migration::progress(qemu_process& proc) {
+  auto res = proc.call("query-migrate", qmp::json::object(),
+                       timeout_for(params_));
+  if (!res)
+    return res.error();
+  auto st = parse_query_migrate(*res);
+  auto stop = proc.last_stop_ms();
+  if (stop >= started_ms_)
+    st.paused_at_ms = stop;
+  if (st.hv_status == "active" && stall_error_.empty())
+    check_convergence(proc, st);
+  if (!stall_error_.empty()
+      && (st.hv_status == "cancelling" || st.hv_status == "cancelled"
+          || st.hv_status == "failed"))
+    st.error = stall_error_;
+  return st;
+}
+
+void qemu_migration::check_convergence(qemu_process& proc,
+                                       const job_stats& st) {
+  auto now = convergence_watch::clock::now();
+  if (!watch_.stalled(st.data_remaining, now))
+    return;
+  auto stalled_for = watch_.since_progress(now);
+  if (params_.auto_converge && st.throttle < 99
+      && (throttle_at_stall_ == 0 || st.throttle > throttle_at_stall_)) {
+    // QEMU throttles the vCPUs itself (30%, +20% per pass that dirties too
+    // much); give the new throttle a full period before judging again.
+    FERRY_INFO("qemu", "migration of " << proc.definition().name
+                                       << " stalls; guest throttled to "
+                                       << st.throttle << "%");
+    throttle_at_stall_ = st.throttle == 0 ? 1 : st.throttle;
+    watch_.restart(now);
+    return;
+  }
+  stall_error_ = "migration of '" + proc.definition().name
+                 + "' stopped converging: " + mib(st.data_remaining)
+                 + " still to send with no 10% reduction in "
+                 + seconds(stalled_for) + " (sending " + rate(st.mibps) + ", guest dirtying "
+                 + rate(st.dirty_rate_mibps) + ")"
+                 + (params_.auto_converge
+                      ? "; throttling the guest did not help"
+                      : "; raise --max-downtime or --bandwidth, or use "
+                        "--auto-converge");
+  FERRY_WARN("qemu", stall_error_ << "; cancelling");
+  proc.call("migrate_cancel", qmp::json::object(), timeout_for(params_));
+}
+
+caf::error qemu_migration::cancel(qemu_process& proc) {
+  auto res = proc.call("migrate_cancel", qmp::json::object(),
+                       timeout_for(params_));
+  return res ? caf::none : res.error();
+}
+
+caf::error qemu_migration::tune(qemu_process& proc, uint64_t bandwidth,
+                                uint32_t downtime_ms) {
+  qmp::json args = qmp::json::object();
+  if (bandwidth != UINT64_MAX) {
+    params_.max_bandwidth = bandwidth;
+    args["max-bandwidth"] = bandwidth == 0 ? unlimited_bandwidth : bandwidth;
+  }
+  if (downtime_ms != 0) {
+    params_.downtime_limit_ms = downtime_ms;
+    args["downtime-limit"] = downtime_ms;
+  }
+  if (args.empty())
+    return caf::none;
+  auto res = proc.call("migrate-set-parameters", args, timeout_for(params_));
+  return res ? caf::none : res.error();
+}
+
+} // namespace ferry

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "drivers/migration_spec.hpp"
+#include "drivers/qemu/convergence_watch.hpp"
+#include "drivers/qemu/qemu_process.hpp"
+#include "messages/migration.hpp"
+
+namespace ferry {
+
+/// One migration of one QEMU, source or destination side, in QMP terms.
+///
+/// Source: `migrate-set-capabilities` (`events`, and `auto-converge` when
+/// asked), `migrate-set-parameters` (always `max-bandwidth`: QEMU's default
+/// is 128 MiB/s; `downtime-limit`; throttle steps), then `migrate` to
+/// `tcp:HOST:PORT` or to `fd:NAME` after `getfd`. Progress comes from
+/// `query-migrate`; the driver applies the progress timeout itself, since
+/// a QEMU migration that never converges stays `active` forever.
+///
+/// Destination: the QEMU was started `-S -incoming defer`; prepare runs
+/// `migrate-incoming` and reads the listening port back; the commit check
+/// waits for `completed` and requires the guest `paused` (FACTS.md's
+/// switchover rule).
+class qemu_migration {
+public:
+  /// Starts sending `proc`'s guest to `target` (native or fd); returns
+  /// once QEMU accepted `migrate`. A not-live migration pauses first.
+  static caf::expected<std::unique_ptr<qemu_migration>>
+  start_outgoing(qemu_process& proc, const migration_target& target,
+                 bool running);
+
+  /// Opens the incoming side: `migrate-incoming` on TCP (port read back) or
+  /// on the descriptor in `spec` (passed with `getfd`).
+  static caf::expected<incoming_endpoint>
+  start_incoming(qemu_process& proc, const incoming_spec& spec);
+
+  /// Waits up to `wait_ms` for the incoming migration to complete, then
+  /// requires the guest paused: the precondition of a commit.
+  static caf::error check_incoming(qemu_process& proc, int wait_ms);
+
+  /// `query-migrate` as job statistics; applies the stall policy (cancel,
+  /// or let QEMU throttle with --auto-converge) on the way.
+  caf::expected<job_stats> progress(qemu_process& proc);
+
+  caf::error cancel(qemu_process& proc);
+
+  /// `bandwidth` UINT64_MAX or `downtime_ms` 0 leave that one unchanged.
+  caf::error tune(qemu_process& proc, uint64_t bandwidth,
+                  uint32_t downtime_ms);
+
+  /// QEMU takes no "unlimited" bandwidth: 0 becomes this many bytes/s.
+  static constexpr uint64_t unlimited_bandwidth = uint64_t{1} << 50;
+
+private:
+  explicit qemu_migration(hv_migration_params params);
+  void check_convergence(qemu_process& proc, const job_stats& st);
+
+  hv_migration_params params_;
+  convergence_watch watch_;
+  int64_t started_ms_ = 0;
+  uint32_t throttle_at_stall_ = 0;
+  std::string stall_error_;
+};
+
+} // namespace ferry

@@ -1,0 +1,336 @@
+// The qemu driver with real QEMU (TCG) and ferry's test guest: lifecycle,
+// native and tunnelled migration, digests, failures. These tests FAIL when
+// QEMU or the guest kernel is missing: CI installs qemu-system-x86 and nasm.
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "tests/integration/fixture.hpp"
+#include "util/files.hpp"
+
+using namespace ferry;
+using namespace ferry::test;
+using json = nlohmann::json;
+
+namespace {
+
+/// qemu-system-x86_64 on $PATH, or "".
+std::string find_qemu() {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    auto end = dirs.find(':', start);
+    if (end == std::string::npos)
+      end = dirs.size();
+    auto candidate = dirs.substr(start, end - start) + "/qemu-system-x86_64";
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+/// $FERRY_TEST_GUEST, else the guest Meson builds next to the tools.
+std::string test_guest_path() {
+  if (auto* env = std::getenv("FERRY_TEST_GUEST"))
+    return env;
+  return harness::tools_dir() + "/../drivers/qemu/guest/ferry-test-guest.bin";
+}
+
+} // namespace
+
+class qemu : public cluster_test {
+protected:
+  void SetUp() override {
+    ASSERT_NE(find_qemu(), "")
+      << "qemu-system-x86_64 is not on PATH; install qemu-system-x86 "
+         "(--no-install-recommends): the QEMU tests need it";
+    guest_ = test_guest_path();
+    ASSERT_EQ(::access(guest_.c_str(), R_OK), 0)
+      << "test guest kernel " << guest_
+      << " is missing: install nasm and rebuild, or set FERRY_TEST_GUEST";
+    for (auto name : {"a", "b"}) {
+      harness::node_options opts;
+      opts.drivers = {"qemu"};
+      start_node(name, opts);
+    }
+  }
+
+  void TearDown() override {
+    // A clean stop ends every QEMU; records left by killed agents name the
+    // rest.
+    for (auto& name : cl.names()) {
+      auto& n = cl.at(name);
+      n.stop();
+      auto dir = n.options().state_dir + "/qemu/run";
+      for (auto& file : files::list(dir, ".json")) {
+        auto text = files::read(dir + "/" + file);
+        auto rec = json::parse(text ? *text : "", nullptr, false);
+        auto pid = rec.is_object() ? rec.value("pid", 0) : 0;
+        auto cmdline = files::read("/proc/" + std::to_string(pid)
+                                   + "/cmdline");
+        if (pid > 0 && cmdline && cmdline->find("qemu") != std::string::npos)
+          ::kill(pid, SIGKILL);
+      }
+    }
+  }
+
+  std::string qemu_xml(const std::string& name, unsigned mib,
+                       unsigned working_set_mib) {
+    return "<domain type='qemu'><name>" + name + "</name><memory unit='MiB'>"
+           + std::to_string(mib) + "</memory><vcpu>1</vcpu><os><kernel>"
+           + guest_ + "</kernel></os><workload working-set='"
+           + std::to_string(working_set_mib) + "'/></domain>";
+  }
+
+  harness::cli_result q(const std::string& node, std::vector<std::string> args) {
+    args.insert(args.begin(), {"-c", uri(node)});
+    return cl.cli(args);
+  }
+
+  std::string uri(const std::string& node) {
+    return cl.at(node).uri("qemu");
+  }
+
+  std::string qok(const std::string& node, std::vector<std::string> args) {
+    auto r = q(node, args);
+    EXPECT_EQ(r.rc, 0) << join(args) << "\nstdout: " << r.out
+                       << "\nstderr: " << r.err << "\nnode log:\n"
+                       << cl.at(node).log_tail(30);
+    return r.out;
+  }
+
+  /// A command that must fail with one `error: …` line containing `part`.
+  std::string qfails(const std::string& node, std::vector<std::string> args,
+                     const std::string& part) {
+    auto r = q(node, args);
+    EXPECT_NE(r.rc, 0) << join(args) << " unexpectedly succeeded: " << r.out;
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(part), std::string::npos)
+      << join(args) << ": expected '" << part << "' in: " << r.err;
+    return r.err;
+  }
+
+  std::string state(const std::string& node, const std::string& dom) {
+    auto r = q(node, {"--json", "list", "--all"});
+    auto list = json::parse(r.out, nullptr, false);
+    if (r.rc != 0 || !list.is_array())
+      return "error: " + r.err;
+    for (auto& d : list)
+      if (d.value("name", "") == dom)
+        return d.value("state", "?");
+    return "absent";
+  }
+
+  bool wait_state(const std::string& node, const std::string& dom,
+                  const std::string& want) {
+    for (int i = 0; i < 200; ++i) {
+      if (state(node, dom) == want)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+    return false;
+  }
+
+  void start_guest(const std::string& node, const std::string& dom,
+                   unsigned mib = 256, unsigned working_set_mib = 32) {
+    qok(node, {"define", xml_file(dom, qemu_xml(dom, mib, working_set_mib))});
+    qok(node, {"start", dom});
+  }
+
+  /// The pid of the QEMU running `dom` on `node`, from the driver's record.
+  pid_t qemu_pid(const std::string& node, const std::string& dom) {
+    auto path = cl.at(node).options().state_dir + "/qemu/run/" + dom + ".json";
+    auto text = files::read(path);
+    if (!text)
+      return -1;
+    auto rec = json::parse(*text, nullptr, false);
+    return rec.is_object() ? rec.value("pid", -1) : -1;
+  }
+
+  /// Migrates with --json and returns the result object.
+  json migrate(const std::string& dom, std::vector<std::string> flags) {
+    std::vector<std::string> args{"--json", "migrate", "--live"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {dom, uri("b")});
+    auto out = qok("a", args);
+    auto res = json::parse(out, nullptr, false);
+    EXPECT_TRUE(res.is_object()) << out;
+    return res.is_object() ? res : json::object();
+  }
+
+  std::string guest_;
+};
+
+TEST_F(qemu, lifecycle_and_an_exiting_qemu_marks_the_domain_shut_off) {
+  start_guest("a", "life", 64, 8);
+  EXPECT_EQ(state("a", "life"), "running");
+  qok("a", {"suspend", "life"});
+  EXPECT_EQ(state("a", "life"), "paused");
+  auto d1 = qok("a", {"domdigest", "life"});
+  EXPECT_EQ(qok("a", {"domdigest", "life"}), d1) << "paused RAM changed";
+  EXPECT_EQ(d1.find("snapshot"), std::string::npos) << d1;
+  qok("a", {"resume", "life"});
+  auto snap = qok("a", {"domdigest", "life"});
+  EXPECT_NE(snap.find("(running: snapshot)"), std::string::npos) << snap;
+  EXPECT_NE(snap.substr(0, 64), d1.substr(0, 64)) << "the guest did not run";
+  EXPECT_EQ(state("a", "life"), "running") << "digest must resume the guest";
+  qok("a", {"destroy", "life"});
+  EXPECT_EQ(state("a", "life"), "shut off");
+  // QEMU dying on its own: the reaper reports it, the domain is shut off.
+  qok("a", {"start", "life"});
+  auto pid = qemu_pid("a", "life");
+  ASSERT_GT(pid, 0);
+  ::kill(pid, SIGKILL);
+  EXPECT_TRUE(wait_state("a", "life", "shut off")) << state("a", "life");
+  qok("a", {"start", "life"});
+  qok("a", {"destroy", "life"});
+}
+
+TEST_F(qemu, native_and_tunnelled_migrations_move_a_dirtying_guest) {
+  const std::pair<const char*, std::vector<std::string>> modes[] = {
+    {"managed", {}}, {"p2p", {"--p2p"}}, {"tunnelled", {"--p2p", "--tunnelled"}}};
+  for (auto& [mode, flags] : modes) {
+    SCOPED_TRACE(mode);
+    auto dom = std::string{"mig-"} + mode;
+    start_guest("a", dom);
+    auto res = migrate(dom, flags);
+    EXPECT_EQ(res.value("mode", ""), mode);
+    // 256 MiB of written RAM moved (zero RAM would be a few MiB).
+    EXPECT_GE(res.value("bytes", uint64_t{0}), uint64_t{250} << 20) << res;
+    std::cout << "[ qemu     ] " << mode << ": 256 MiB in "
+              << res.value("total_ms", 0) << " ms, downtime "
+              << res.value("downtime_ms", 0) << " ms, "
+              << res.value("bytes", uint64_t{0}) / (1024 * 1024) << " MiB sent"
+              << std::endl;
+    EXPECT_EQ(state("b", dom), "running");
+    EXPECT_EQ(state("a", dom), "shut off"); // defined there, so it stays
+    EXPECT_EQ(qemu_pid("a", dom), -1) << "the source QEMU was not quit";
+    qok("b", {"destroy", dom});
+  }
+}
+
+TEST_F(qemu, suspended_guest_arrives_with_the_same_digest) {
+  const std::pair<const char*, std::vector<std::string>> modes[] = {
+    {"managed", {}}, {"tunnelled", {"--p2p", "--tunnelled"}}};
+  for (auto& [mode, flags] : modes) {
+    SCOPED_TRACE(mode);
+    auto dom = std::string{"exact-"} + mode;
+    start_guest("a", dom);
+    qok("a", {"suspend", dom});
+    auto t0 = std::chrono::steady_clock::now();
+    auto before = qok("a", {"domdigest", dom});
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count();
+    std::cout << "[ qemu     ] domdigest of a paused 256 MiB guest: " << ms
+              << " ms (CLI round trip included)" << std::endl;
+    auto suspend = flags;
+    suspend.push_back("--suspend");
+    migrate(dom, suspend);
+    EXPECT_EQ(state("b", dom), "paused");
+    EXPECT_EQ(qok("b", {"domdigest", dom}), before);
+    qok("b", {"resume", dom});
+    EXPECT_EQ(state("b", dom), "running");
+    qok("b", {"destroy", dom});
+  }
+}
+
+TEST_F(qemu, killing_the_destination_qemu_keeps_the_guest_on_the_source) {
+  const std::pair<const char*, std::vector<std::string>> modes[] = {
+    {"p2p", {"--p2p"}}, {"tunnelled", {"--p2p", "--tunnelled"}}};
+  for (auto& [mode, flags] : modes) {
+    SCOPED_TRACE(mode);
+    auto dom = std::string{"kill-"} + mode;
+    start_guest("a", dom);
+    auto args = flags;
+    args.insert(args.end(), {"--bandwidth", "16"}); // ~16 s for 256 MiB
+    auto mig = std::async(std::launch::async, [&, args] {
+      std::vector<std::string> a{"migrate", "--live"};
+      a.insert(a.end(), args.begin(), args.end());
+      a.insert(a.end(), {dom, uri("b")});
+      return q("a", a);
+    });
+    // Wait until data flows, then kill the destination's QEMU.
+    bool flowing = false;
+    for (int i = 0; i < 400 && !flowing; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      auto info = json::parse(q("a", {"--json", "domjobinfo", dom}).out,
+                              nullptr, false);
+      flowing = info.is_object() && info.value("data_processed", 0) > 0;
+    }
+    ASSERT_TRUE(flowing);
+    auto pid = qemu_pid("b", dom);
+    ASSERT_GT(pid, 0);
+    ::kill(pid, SIGKILL);
+    auto res = mig.get();
+    EXPECT_NE(res.rc, 0) << res.out;
+    EXPECT_EQ(res.err.rfind("error: ", 0), 0u) << res.err;
+    EXPECT_EQ(state("a", dom), "running") << res.err;
+    EXPECT_EQ(state("b", dom), "absent");
+    qok("a", {"destroy", dom});
+  }
+}
+
+TEST_F(qemu, a_stalled_migration_is_cancelled_with_a_clear_error) {
+  // 8 MiB/s cannot keep up with a guest rewriting 24 MiB all the time.
+  start_guest("a", "stall", 32, 24);
+  qfails("a",
+         {"migrate", "--live", "--p2p", "--bandwidth", "8",
+          "--progress-timeout", "1", "stall", uri("b")},
+         "stopped converging");
+  EXPECT_EQ(state("a", "stall"), "running");
+  EXPECT_EQ(state("b", "stall"), "absent");
+  qok("a", {"destroy", "stall"});
+}
+
+TEST_F(qemu, direct_migration_is_refused_and_the_guest_stays) {
+  start_guest("a", "nodirect", 32, 8);
+  qfails("a", {"migrate", "--direct", "nodirect", "testhv://127.0.0.1:1"},
+         "QEMU has no hypervisor-managed migration");
+  EXPECT_EQ(state("a", "nodirect"), "running");
+  qok("a", {"destroy", "nodirect"});
+}
+
+TEST_F(qemu, bad_definitions_get_clear_errors) {
+  qfails("a",
+         {"define", xml_file("nokernel",
+                             "<domain type='qemu'><name>nk</name><memory "
+                             "unit='MiB'>64</memory><os><kernel>/nonexistent/"
+                             "vmlinuz</kernel></os></domain>")},
+         "kernel file '/nonexistent/vmlinuz' does not exist");
+  qfails("a",
+         {"define", xml_file("wrongtype", test_domain_xml("wt", 64))},
+         "the qemu driver runs <domain type='qemu'>, not 'test'");
+  // A kernel QEMU cannot boot: QEMU's own complaint reaches the user.
+  auto junk = cl.dir() + "/junk.bin";
+  ASSERT_FALSE(files::write_atomic(junk, "not a kernel"));
+  qok("a", {"define", xml_file("junk",
+                               "<domain type='qemu'><name>junk</name><memory "
+                               "unit='MiB'>64</memory><os><kernel>"
+                                 + junk + "</kernel></os></domain>")});
+  qfails("a", {"start", "junk"}, "exited during start");
+  EXPECT_EQ(state("a", "junk"), "shut off");
+}
+
+TEST_F(qemu, a_restarted_agent_reattaches_to_its_running_guest) {
+  start_guest("a", "stay", 32, 8);
+  auto pid = qemu_pid("a", "stay");
+  cl.at("a").kill(); // a crash: QEMU keeps running
+  ASSERT_EQ(cl.at("a").start(), "");
+  EXPECT_EQ(state("a", "stay"), "running");
+  EXPECT_EQ(qemu_pid("a", "stay"), pid);
+  qok("a", {"suspend", "stay"});
+  qok("a", {"destroy", "stay"});
+  EXPECT_EQ(state("a", "stay"), "shut off");
+  EXPECT_EQ(qemu_pid("a", "stay"), -1);
+}
