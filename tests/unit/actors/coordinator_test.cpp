@@ -1,0 +1,471 @@
+#include "actors/migration_coordinator.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/all.hpp"
+#include "tests/unit/actors/actor_fixture.hpp"
+#include "tests/unit/actors/fakes.hpp"
+
+using namespace ferry;
+using namespace ferry_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using lines = std::vector<std::string>;
+
+constexpr int64_t paused_at = 1'700'000'000'000;
+constexpr uint64_t hv_downtime = 999; ///< What the hypervisor measured.
+
+/// A coordinator between fake source and destination agents. Each agent
+/// has an entry point (session or job manager) and a job actor; the
+/// entries' cookies point at the jobs. By default every phase succeeds;
+/// tests re-script single answers.
+class coordinator : public actor_fixture {
+protected:
+  coordinator() {
+    src_entry = spawn(fake_peer, src);
+    src_job = spawn(fake_peer, src);
+    dst_entry = spawn(fake_peer, dst);
+    dst_job = spawn(fake_peer, dst);
+    begin_cookie bc;
+    bc.source_job = src_job;
+    bc.xml = "<domain type='test'><name>vm1</name><memory>1024</memory>"
+             "</domain>";
+    bc.source_agent = "agent-a";
+    bc.memory_bytes = 1024 * 1024;
+    bc.was_running = true;
+    src->begin.give(bc);
+    prepare_cookie pc;
+    pc.dest_job = dst_job;
+    pc.data_host = "10.0.0.2";
+    pc.data_port = 4711;
+    pc.token = "one-time-token";
+    dst->prepare.give(pc);
+    job_stats ps;
+    ps.data_processed = 64 * 1024 * 1024;
+    ps.paused_at_ms = paused_at;
+    ps.downtime_ms = hv_downtime;
+    src->perform.give(ps);
+    finish_cookie fc;
+    fc.committed = true;
+    fc.resumed_at_ms = paused_at + 250;
+    fc.domain = "vm1";
+    dst->finish_success.give(fc);
+    dst->finish_failure.give(finish_cookie{});
+  }
+
+  coordinator_args args() {
+    coordinator_args a;
+    a.job_id = job_id;
+    a.domain = "vm1";
+    a.flags.dest_uri = "ferry+tls://10.0.0.2:16509/test";
+    a.flags.live = true;
+    a.source_entry = src_entry;
+    a.dest_entry = dst_entry;
+    a.source_agent = "agent-a";
+    a.source_driver = "test";
+    a.timeouts.begin = 1s;
+    a.timeouts.prepare = 2s;
+    a.timeouts.perform = 60s;
+    a.timeouts.finish = 5s;
+    a.timeouts.confirm = 5s;
+    auto slot = result;
+    a.done = [slot](caf::expected<migration_result> res) {
+      if (slot->has_value())
+        ADD_FAILURE() << "the coordinator reported twice";
+      slot->emplace(std::move(res));
+    };
+    return a;
+  }
+
+  void start(coordinator_args a) {
+    coord = spawn(migration_coordinator, std::move(a));
+    coord_life = watch(coord);
+    run();
+  }
+
+  void start() {
+    start(args());
+  }
+
+  bool reported() const {
+    return result->has_value();
+  }
+
+  /// The result, which must be a success.
+  migration_result success() {
+    EXPECT_TRUE(reported()) << "no result; trace: " << log->str();
+    if (!reported())
+      return {};
+    auto& res = **result;
+    EXPECT_TRUE(res) << error_text(res.error());
+    return res ? *res : migration_result{};
+  }
+
+  /// The result, which must be an error.
+  caf::error failure() {
+    EXPECT_TRUE(reported()) << "no result; trace: " << log->str();
+    if (!reported())
+      return {};
+    auto& res = **result;
+    EXPECT_FALSE(res) << "unexpected success";
+    return res ? caf::error{} : res.error();
+  }
+
+  /// Delivers the oldest answer `r` holds back, from inside `owner`.
+  template <class T>
+  void release(const caf::actor& owner, reply<T>& r, T value) {
+    ASSERT_FALSE(r.held.empty()) << "nothing held";
+    inside(owner, [&r, value](caf::event_based_actor*) mutable {
+      auto rp = r.held.front();
+      r.held.erase(r.held.begin());
+      rp.deliver(std::move(value));
+    });
+  }
+
+  const std::string job_id = new_job_id();
+  std::shared_ptr<trace> log = std::make_shared<trace>();
+  std::shared_ptr<peer_script> src = std::make_shared<peer_script>("source",
+                                                                   log);
+  std::shared_ptr<peer_script> dst = std::make_shared<peer_script>("dest",
+                                                                   log);
+  std::shared_ptr<std::optional<caf::expected<migration_result>>> result
+    = std::make_shared<std::optional<caf::expected<migration_result>>>();
+  caf::actor src_entry;
+  caf::actor src_job;
+  caf::actor dst_entry;
+  caf::actor dst_job;
+  caf::actor coord;
+  std::shared_ptr<lifetime> coord_life;
+};
+
+} // namespace
+
+TEST_F(coordinator, happy_path_runs_the_phases_in_order) {
+  start();
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(success)", "source.confirm(committed)"}));
+  auto res = success();
+  EXPECT_EQ(res.job_id, job_id);
+  EXPECT_EQ(res.domain, "vm1");
+  EXPECT_EQ(res.mode, "managed");
+  EXPECT_TRUE(res.digest_verified);
+  EXPECT_EQ(res.downtime_ms, 250u) << "downtime = resumed_at - paused_at";
+  EXPECT_EQ(res.bytes, 64u * 1024 * 1024);
+  EXPECT_TRUE(res.warning.empty()) << res.warning;
+  EXPECT_TRUE(coord_life->down) << "the coordinator ends with its job";
+  // What travelled between the phases.
+  ASSERT_EQ(src->begins.size(), 1u);
+  EXPECT_EQ(src->begins[0].job_id, job_id);
+  EXPECT_EQ(src->begins[0].domain, "vm1");
+  EXPECT_EQ(src->begins[0].coordinator, coord);
+  EXPECT_EQ(src->begins[0].driver, "test");
+  ASSERT_EQ(dst->prepares.size(), 1u);
+  EXPECT_EQ(dst->prepares[0].job_id, job_id);
+  EXPECT_EQ(dst->prepares[0].xml, src->begin.value.xml);
+  EXPECT_EQ(dst->prepares[0].source_agent, "agent-a");
+  EXPECT_EQ(dst->prepares[0].coordinator, coord);
+  ASSERT_EQ(src->performs.size(), 1u);
+  EXPECT_EQ(src->performs[0].job_id, job_id);
+  EXPECT_EQ(src->performs[0].cookie.data_port, 4711);
+  EXPECT_EQ(src->performs[0].cookie.token, "one-time-token");
+  ASSERT_EQ(dst->finishes.size(), 1u);
+  EXPECT_EQ(dst->finishes[0].job_id, job_id);
+  ASSERT_EQ(src->confirms.size(), 1u);
+  EXPECT_EQ(src->confirms[0].job_id, job_id);
+}
+
+TEST_F(coordinator, result_names_the_domain_by_its_destination_name) {
+  auto a = args();
+  a.flags.dname = "vm1-new";
+  start(std::move(a));
+  EXPECT_EQ(success().domain, "vm1-new");
+  ASSERT_EQ(src->begins.size(), 1u);
+  EXPECT_EQ(src->begins[0].flags.dname, "vm1-new");
+}
+
+TEST_F(coordinator, begin_fails_and_nothing_else_is_called) {
+  src->begin.fail(make_error(errc::invalid_state, "domain vm1 is not running"));
+  start();
+  EXPECT_EQ(log->lines(), (lines{"source.begin"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::invalid_state);
+  EXPECT_NE(error_text(err).find("begin failed"), std::string::npos)
+    << error_text(err);
+  EXPECT_NE(error_text(err).find("not running"), std::string::npos);
+  EXPECT_TRUE(coord_life->down);
+}
+
+TEST_F(coordinator, begin_times_out_on_the_test_clock) {
+  src->begin.hold();
+  start();
+  EXPECT_FALSE(reported());
+  advance_time(999ms);
+  EXPECT_FALSE(reported()) << "fired before the begin timeout";
+  advance_time(1ms);
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::migration_failed);
+  EXPECT_NE(error_text(err).find("begin failed"), std::string::npos)
+    << error_text(err);
+  EXPECT_EQ(log->lines(), (lines{"source.begin"}));
+}
+
+TEST_F(coordinator, begin_without_a_job_fails_cleanly) {
+  src->begin.value.source_job = caf::actor{};
+  start();
+  EXPECT_EQ(log->lines(), (lines{"source.begin"}));
+  EXPECT_EQ(code_of(failure()), errc::migration_failed);
+}
+
+TEST_F(coordinator, prepare_fails_and_the_source_is_released) {
+  dst->prepare.fail(make_error(errc::domain_exists, "vm1 already exists"));
+  start();
+  EXPECT_EQ(log->lines(), (lines{"source.begin", "dest.prepare",
+                                 "source.confirm(failed)"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::domain_exists);
+  EXPECT_NE(error_text(err).find("prepare failed"), std::string::npos)
+    << error_text(err);
+}
+
+TEST_F(coordinator, prepare_times_out_and_the_source_is_released) {
+  dst->prepare.hold();
+  start();
+  advance_time(2s);
+  EXPECT_EQ(log->lines(), (lines{"source.begin", "dest.prepare",
+                                 "source.confirm(failed)"}));
+  EXPECT_EQ(code_of(failure()), errc::migration_failed);
+}
+
+TEST_F(coordinator, destination_entry_lost_during_prepare_releases_the_source) {
+  dst->prepare.hold();
+  start();
+  kill(dst_entry);
+  EXPECT_EQ(log->lines(), (lines{"source.begin", "dest.prepare",
+                                 "source.confirm(failed)"}));
+  EXPECT_EQ(code_of(failure()), errc::migration_failed);
+}
+
+TEST_F(coordinator, perform_fails_tears_down_the_destination_then_resumes) {
+  src->perform.fail(make_error(errc::migration_failed,
+                               "migration stalled: 12 MiB left"));
+  start();
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(failure)", "source.confirm(failed)"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::migration_failed);
+  EXPECT_NE(error_text(err).find("perform failed"), std::string::npos)
+    << error_text(err);
+  EXPECT_NE(error_text(err).find("stalled"), std::string::npos);
+}
+
+TEST_F(coordinator, perform_fails_and_a_refused_teardown_still_resumes) {
+  src->perform.fail(make_error(errc::migration_aborted, "aborted"));
+  dst->finish_failure.fail(make_error(errc::hypervisor_error, "no such job"));
+  start();
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(failure)", "source.confirm(failed)"}));
+  EXPECT_EQ(code_of(failure()), errc::migration_aborted);
+}
+
+TEST_F(coordinator, finish_refused_resumes_the_source) {
+  dst->finish_success.fail(make_error(errc::migration_failed,
+                                      "digest mismatch"));
+  start();
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(success)", "source.confirm(failed)"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::migration_failed);
+  EXPECT_NE(error_text(err).find("finish failed"), std::string::npos)
+    << error_text(err);
+  EXPECT_NE(error_text(err).find("digest mismatch"), std::string::npos);
+}
+
+TEST_F(coordinator, finish_timeout_leaves_the_outcome_unknown) {
+  dst->finish_success.hold();
+  start();
+  EXPECT_FALSE(reported());
+  advance_time(4999ms);
+  EXPECT_FALSE(reported());
+  EXPECT_FALSE(log->has("source.confirm(unknown)"));
+  advance_time(1ms);
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(success)", "source.confirm(unknown)"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::outcome_unknown) << error_text(err);
+  EXPECT_NE(error_text(err).find("paused"), std::string::npos)
+    << error_text(err);
+}
+
+TEST_F(coordinator, destination_job_lost_during_finish_leaves_outcome_unknown) {
+  dst->finish_success.hold();
+  start();
+  kill(dst_job);
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(success)", "source.confirm(unknown)"}));
+  EXPECT_EQ(code_of(failure()), errc::outcome_unknown);
+}
+
+TEST_F(coordinator, destination_job_lost_during_perform_resumes_the_source) {
+  // Nothing can have been committed: the source resumes, and nobody asks
+  // the dead job to tear down.
+  src->perform.hold();
+  src->confirm.hold();
+  start();
+  kill(dst_job);
+  // Loss during perform: the source is told to resume right away.
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "source.confirm(failed)"}));
+  EXPECT_FALSE(log->has("dest.finish(failure)")) << "asked a dead job";
+}
+
+TEST_F(coordinator, source_job_lost_during_perform_tears_down_at_once) {
+  src->perform.hold();
+  start();
+  EXPECT_EQ(log->lines().back(), "source.perform");
+  kill(src_job);
+  // No clock movement: the monitor, not a timeout, ends the phase.
+  EXPECT_EQ(log->lines(), (lines{"source.begin", "dest.prepare",
+                                 "source.perform", "dest.finish(failure)"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::migration_failed);
+  EXPECT_NE(error_text(err).find("source agent's job went away"),
+            std::string::npos)
+    << error_text(err);
+}
+
+TEST_F(coordinator, confirm_failure_after_commit_is_a_success_with_warning) {
+  src->confirm.fail(make_error(errc::hypervisor_error,
+                               "cannot destroy the source copy"));
+  start();
+  EXPECT_EQ(log->lines().back(), "source.confirm(committed)");
+  auto res = success();
+  EXPECT_EQ(res.downtime_ms, 250u);
+  EXPECT_NE(res.warning.find("could not confirm"), std::string::npos)
+    << res.warning;
+  EXPECT_NE(res.warning.find("cannot destroy"), std::string::npos)
+    << res.warning;
+}
+
+TEST_F(coordinator, source_job_lost_during_confirm_is_a_success_with_warning) {
+  src->confirm.hold();
+  start();
+  EXPECT_FALSE(reported());
+  kill(src_job);
+  auto res = success();
+  EXPECT_NE(res.warning.find("could not confirm"), std::string::npos)
+    << res.warning;
+}
+
+TEST_F(coordinator, confirm_timeout_after_commit_is_a_success_with_warning) {
+  src->confirm.hold();
+  start();
+  advance_time(5s);
+  auto res = success();
+  EXPECT_NE(res.warning.find("could not confirm"), std::string::npos)
+    << res.warning;
+}
+
+TEST_F(coordinator, direct_mode_skips_prepare_and_finish) {
+  auto a = args();
+  a.flags = migration_flags{};
+  a.flags.direct = true;
+  a.flags.live = true;
+  a.flags.dest_uri = "testhv://10.0.0.2:7001";
+  a.dest_entry = caf::actor{};
+  start(std::move(a));
+  EXPECT_EQ(log->lines(), (lines{"source.begin", "source.perform",
+                                 "source.confirm(committed)"}));
+  auto res = success();
+  EXPECT_EQ(res.mode, "direct");
+  EXPECT_EQ(res.downtime_ms, hv_downtime)
+    << "without finish, the hypervisor's own measure";
+  ASSERT_EQ(src->performs.size(), 1u);
+  EXPECT_FALSE(src->performs[0].cookie.dest_job);
+}
+
+TEST_F(coordinator, direct_mode_perform_failure_resumes_the_source) {
+  auto a = args();
+  a.flags = migration_flags{};
+  a.flags.direct = true;
+  a.flags.dest_uri = "testhv://10.0.0.2:7001";
+  a.dest_entry = caf::actor{};
+  src->perform.fail(make_error(errc::auth_failed, "wrong shared secret"));
+  start(std::move(a));
+  EXPECT_EQ(log->lines(), (lines{"source.begin", "source.perform",
+                                 "source.confirm(failed)"}));
+  EXPECT_EQ(code_of(failure()), errc::auth_failed);
+}
+
+TEST_F(coordinator, late_perform_answer_after_its_timeout_is_ignored) {
+  src->perform.hold();
+  dst->finish_failure.hold();
+  start();
+  advance_time(60s);
+  EXPECT_EQ(log->lines().back(), "dest.finish(failure)");
+  // The transfer "completes" after all: too late, the job failed.
+  release(src_job, src->perform, src->perform.value);
+  EXPECT_FALSE(log->has("dest.finish(success)")) << log->str();
+  release(dst_job, dst->finish_failure, finish_cookie{});
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(failure)", "source.confirm(failed)"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::migration_failed);
+  EXPECT_NE(error_text(err).find("perform failed"), std::string::npos);
+}
+
+TEST_F(coordinator, late_finish_answer_after_its_timeout_is_ignored) {
+  dst->finish_success.hold();
+  src->confirm.hold();
+  start();
+  advance_time(5s);
+  EXPECT_EQ(log->lines().back(), "source.confirm(unknown)");
+  // The commit answer arrives after the coordinator gave up on it: the
+  // source was told "unknown" and resolves that itself.
+  release(dst_job, dst->finish_success, dst->finish_success.value);
+  EXPECT_FALSE(log->has("source.confirm(committed)")) << log->str();
+  EXPECT_FALSE(reported());
+  release(src_job, src->confirm, true);
+  EXPECT_EQ(code_of(failure()), errc::outcome_unknown);
+  EXPECT_EQ(src->confirms.size(), 1u);
+}
+
+TEST_F(coordinator, late_perform_answer_after_the_destination_died_is_ignored) {
+  src->perform.hold();
+  src->confirm.hold();
+  start();
+  kill(dst_job);
+  EXPECT_EQ(log->lines().back(), "source.confirm(failed)");
+  release(src_job, src->perform, src->perform.value);
+  EXPECT_EQ(log->count("dest.finish(success)"), 0u) << log->str();
+  EXPECT_EQ(log->lines().back(), "source.confirm(failed)");
+  release(src_job, src->confirm, true);
+  auto err = failure();
+  EXPECT_NE(error_text(err).find("destination agent's job went away"),
+            std::string::npos)
+    << error_text(err);
+}
+
+TEST_F(coordinator, job_info_reports_the_current_phase) {
+  src->perform.hold();
+  start();
+  auto info = request<job_stats>(coord, job_control{job_verb::info, "vm1"});
+  run();
+  ASSERT_TRUE(info->ok()) << error_text(info->error);
+  EXPECT_EQ(info->value->phase, mig_phase::perform);
+  EXPECT_EQ(info->value->role, "coordinator");
+  EXPECT_EQ(info->value->job_id, job_id);
+}
