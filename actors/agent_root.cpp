@@ -41,7 +41,7 @@ void report(self_ptr self, const caf::error& err, uint16_t port) {
 void publish(self_ptr self) {
   auto& st = self->state;
   st.jobs = self->spawn<caf::linked>(job_manager, st.settings, st.id,
-                                     st.drivers);
+                                     st.drivers, st.journal);
   st.gatekeeper = self->spawn<caf::linked>(gatekeeper_actor, st.settings,
                                            st.id, st.drivers,
                                            caf::actor_cast<caf::actor>(self),
@@ -82,11 +82,13 @@ void publish(self_ptr self) {
 
 caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
                          agent_settings settings, identity_ptr id,
+                         std::shared_ptr<job_journal> journal,
                          ready_callback on_ready) {
   harden(self, "root");
   auto& st = self->state;
   st.settings = std::move(settings);
   st.id = std::move(id);
+  st.journal = std::move(journal);
   st.on_ready = std::move(on_ready);
   self->set_down_handler([self](caf::down_msg& msg) {
     for (auto& [name, drv] : self->state.drivers) {
@@ -106,7 +108,8 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
   });
   for (auto& name : st.settings.drivers) {
     auto drv = self->spawn<caf::detached + caf::linked>(driver_actor, name,
-                                                        st.settings);
+                                                        st.settings,
+                                                        st.journal);
     self->monitor(drv);
     st.drivers.emplace(name, drv);
   }

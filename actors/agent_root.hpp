@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "config/agent_settings.hpp"
+#include "drivers/job_journal.hpp"
 #include "transport/identity.hpp"
 
 namespace ferry {
@@ -19,6 +20,7 @@ using ready_callback = std::function<void(const caf::error&, uint16_t port)>;
 struct agent_root_state {
   agent_settings settings;
   identity_ptr id;
+  std::shared_ptr<job_journal> journal;
   std::map<std::string, caf::actor> drivers;
   caf::actor gatekeeper;
   caf::actor jobs;
@@ -38,6 +40,7 @@ struct agent_root_state {
 /// child down with it on shutdown (they are linked).
 caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
                          agent_settings settings, identity_ptr id,
+                         std::shared_ptr<job_journal> journal,
                          ready_callback on_ready);
 
 } // namespace ferry

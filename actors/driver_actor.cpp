@@ -8,6 +8,7 @@
 
 #include "actors/driver_messages.hpp"
 #include "config/agent_settings.hpp"
+#include "drivers/job_journal.hpp"
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "util/log.hpp"
@@ -15,11 +16,14 @@
 namespace ferry {
 
 caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
-                           std::string driver_name, agent_settings settings) {
+                           std::string driver_name, agent_settings settings,
+                           std::shared_ptr<job_journal> journal) {
   harden(self, "driver");
   driver_context ctx;
   ctx.agent_name = settings.name;
   ctx.state_dir = settings.state_dir + "/" + driver_name;
+  ctx.journal = journal;
+  self->state.journal = journal;
   // Hypervisor threads report events; a weak handle avoids a cycle between
   // the actor and the driver it owns.
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
@@ -112,7 +116,8 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
         w.erase(i);
     },
     [drv_ref](const drv_begin& req) -> caf::result<begin_result> {
-      auto res = drv_ref->migrate_begin(req.domain, req.job_id, req.dname);
+      auto res = drv_ref->migrate_begin(req.domain, req.job_id, req.dname,
+                                        req.dest_uri, req.undefine_source);
       if (!res)
         return res.error();
       return begin_result{to_xml(res->def), res->was_running, res->persistent,
@@ -152,6 +157,18 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
         return def.error();
       }
       return drv_ref->migrate_prepare(req.job_id, std::move(*def), req.spec);
+    },
+    [drv_ref](const drv_journal_phase& req) -> caf::result<bool> {
+      if (auto err = drv_ref->journal_phase(req.job_id, req.phase))
+        return err;
+      return true;
+    },
+    [drv_ref, journal = self->state.journal](const drv_recover& req)
+      -> caf::result<bool> {
+      auto rec = journal ? journal->find(req.job_id) : std::nullopt;
+      if (!rec)
+        return false;
+      return drv_ref->recover(*rec);
     },
     [drv_ref](const drv_finish& req) -> caf::result<int64_t> {
       return drv_ref->migrate_finish(req.domain, req.job_id, req.success,

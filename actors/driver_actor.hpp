@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "drivers/driver.hpp"
+#include "drivers/job_journal.hpp"
 
 namespace ferry {
 
@@ -19,6 +20,7 @@ struct driver_actor_state {
   std::shared_ptr<driver> drv;
   /// Migration jobs that follow a domain's hypervisor events.
   std::map<std::string, caf::actor> watchers;
+  std::shared_ptr<job_journal> journal;
   static inline const char* name = "ferry.driver";
 };
 
@@ -32,6 +34,7 @@ struct driver_actor_state {
 /// of actors/driver_messages.hpp, and driver_event (from the hypervisor's
 /// threads; MIGRATION events also go to the domain's watcher).
 caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
-                           std::string driver_name, agent_settings settings);
+                           std::string driver_name, agent_settings settings,
+                           std::shared_ptr<job_journal> journal);
 
 } // namespace ferry

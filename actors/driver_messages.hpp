@@ -18,12 +18,37 @@ struct drv_begin {
   std::string job_id;
   std::string domain;
   std::string dname;
+  std::string dest_uri;        ///< Journaled: where to ask after a crash.
+  bool undefine_source = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drv_begin& x) {
   return f(caf::meta::type_name("ferry.drv_begin"), x.job_id, x.domain,
-           x.dname);
+           x.dname, x.dest_uri, x.undefine_source);
+}
+
+/// -> bool. Records a job's phase change in the journal (blocking I/O,
+/// hence done by the detached driver actor).
+struct drv_journal_phase {
+  std::string job_id;
+  std::string phase;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drv_journal_phase& x) {
+  return f(caf::meta::type_name("ferry.drv_journal_phase"), x.job_id, x.phase);
+}
+
+/// -> bool: true if the job's outcome must be resolved with the
+/// destination (the domain is then locked by the job and paused).
+struct drv_recover {
+  std::string job_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drv_recover& x) {
+  return f(caf::meta::type_name("ferry.drv_recover"), x.job_id);
 }
 
 struct begin_result {

@@ -6,6 +6,7 @@
 #include "actors/job_context.hpp"
 #include "actors/migration_coordinator.hpp"
 #include "actors/migration_destination.hpp"
+#include "actors/driver_messages.hpp"
 #include "actors/migration_source.hpp"
 #include "drivers/domain_definition.hpp"
 #include "actors/hardening.hpp"
@@ -45,7 +46,8 @@ caf::error check_new_job(self_ptr self, const std::string& job_id,
   auto& st = self->state;
   if (!valid_job_id(job_id))
     return make_error(errc::invalid_argument, "malformed migration job id");
-  if (st.jobs.count(job_id + "/" + role) != 0 || st.outcomes.count(job_id) != 0)
+  if (st.jobs.count(job_id + "/" + role) != 0 || st.outcomes.count(job_id) != 0
+      || (st.journal && st.journal->find(job_id)))
     return make_error(errc::stale_message,
                       "job " + job_id + " is already known here (duplicate "
                                         "or replayed request)");
@@ -75,16 +77,57 @@ const job_entry* find_job(self_ptr self, const std::string& driver,
   return best;
 }
 
+/// Replays the journal after a (re)start.
+void recover_jobs(self_ptr self) {
+  auto& st = self->state;
+  for (auto& rec : st.journal->records()) {
+    bool pending = (rec.role == "source" && rec.phase != "done")
+                   || (rec.role == "destination"
+                       && (rec.phase == "prepared" || rec.phase == "committed"));
+    if (!pending)
+      continue;
+    auto ctx = context_for(self, rec.driver);
+    if (!ctx) {
+      FERRY_ERROR("jobs", "recovery: job " << rec.job_id << " names driver '"
+                                           << rec.driver
+                                           << "', which this agent lacks");
+      continue;
+    }
+    FERRY_INFO("jobs", "recovery: job " << rec.job_id << " (" << rec.role
+                                        << ", " << rec.phase << ", "
+                                        << rec.domain << ")");
+    self->request(ctx->driver, std::chrono::minutes{2}, drv_recover{rec.job_id})
+      .then(
+        [self, rec, ctx = *ctx](bool needs_answer) {
+          if (!needs_answer)
+            return;
+          auto job = self->spawn(migration_source, ctx);
+          add_job(self, rec.job_id,
+                  {"source", ctx.driver_name, rec.domain, job});
+          self->send(job, src_recover{rec.job_id, rec.domain, rec.dest_uri,
+                                      rec.undefine_source, rec.was_running});
+        },
+        [rec](caf::error& err) {
+          FERRY_ERROR("jobs", "recovery of job " << rec.job_id << " failed: "
+                                                 << error_text(err));
+        });
+  }
+}
+
 } // namespace
 
 caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
                           agent_settings settings, identity_ptr id,
-                          std::map<std::string, caf::actor> drivers) {
+                          std::map<std::string, caf::actor> drivers,
+                          std::shared_ptr<job_journal> journal) {
   harden(self, "jobs");
   auto& st = self->state;
   st.settings = std::move(settings);
   st.id = std::move(id);
   st.drivers = std::move(drivers);
+  st.journal = std::move(journal);
+  if (st.journal)
+    recover_jobs(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& jobs = self->state.jobs;
     for (auto i = jobs.begin(); i != jobs.end(); ++i)
@@ -175,14 +218,28 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
     },
     [self](const mig_query_outcome& req) -> caf::result<mig_outcome> {
       auto& st = self->state;
+      if (st.journal) {
+        // The journal survives restarts: its answer is authoritative.
+        if (auto rec = st.journal->find(req.job_id);
+            rec && rec->role == "destination") {
+          if (rec->phase == "committed")
+            return mig_outcome{mig_outcome::committed};
+          if (rec->phase == "lost")
+            return mig_outcome{mig_outcome::lost};
+          if (rec->phase == "aborted")
+            return mig_outcome{mig_outcome::not_committed};
+          return mig_outcome{mig_outcome::pending};
+        }
+      }
       auto i = st.outcomes.find(req.job_id);
       if (i != st.outcomes.end())
-        return mig_outcome{static_cast<uint8_t>(i->second ? 1 : 0)};
+        return mig_outcome{i->second ? mig_outcome::committed
+                                     : mig_outcome::not_committed};
       if (st.jobs.count(req.job_id + "/destination") != 0)
-        return mig_outcome{2};
+        return mig_outcome{mig_outcome::pending};
       // Never prepared here, or prepared by an earlier run of this agent
       // whose test guests died with it: not committed here.
-      return mig_outcome{0};
+      return mig_outcome{mig_outcome::not_committed};
     },
     [self](const job_outcome& msg) {
       auto& st = self->state;

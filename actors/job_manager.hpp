@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -9,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "config/agent_settings.hpp"
+#include "drivers/job_journal.hpp"
 #include "transport/identity.hpp"
 
 namespace ferry {
@@ -24,6 +26,7 @@ struct job_entry {
 struct job_manager_state {
   agent_settings settings;
   identity_ptr id;
+  std::shared_ptr<job_journal> journal;
   std::map<std::string, caf::actor> drivers;
   std::map<std::string, job_entry> jobs; ///< By job id (+ role suffix).
   std::map<std::string, bool> outcomes;  ///< Finished destination jobs.
@@ -37,8 +40,13 @@ struct job_manager_state {
 /// control (domjobinfo, domjobabort, speed, downtime) to the job holding a
 /// domain, and remembers how destination jobs ended so that a source whose
 /// finish answer was lost can ask.
+///
+/// At start it replays the journal: every unfinished job is handed to its
+/// driver's recovery rule, and source jobs whose outcome is unknown become
+/// live jobs again that ask the destination (docs/recovery.md).
 caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
                           agent_settings settings, identity_ptr id,
-                          std::map<std::string, caf::actor> drivers);
+                          std::map<std::string, caf::actor> drivers,
+                          std::shared_ptr<job_journal> journal);
 
 } // namespace ferry

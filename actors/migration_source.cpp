@@ -1,5 +1,7 @@
 #include "actors/migration_source.hpp"
 
+#include <optional>
+
 #include <caf/result.hpp>
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
@@ -128,13 +130,38 @@ void conclude(self_ptr self, confirm_outcome outcome) {
 
 void start_resolution(self_ptr self);
 
+/// Who asked for a resolution now (migrate-recover); empty for the
+/// automatic retries.
+using recover_promise = std::optional<caf::typed_response_promise<job_stats>>;
+
+/// The resolution attempt ended: answers migrate-recover, if it asked, and
+/// schedules the next automatic attempt unless the job concluded.
+void resolution_ended(self_ptr self, recover_promise& rp, bool concluded,
+                      const std::string& why) {
+  if (rp) {
+    if (concluded) {
+      auto s = snapshot(self);
+      s.error = why;
+      rp->deliver(std::move(s));
+    } else {
+      rp->deliver(make_error(errc::outcome_unknown,
+                             "job " + self->state.job_id
+                               + ": outcome still unknown: " + why));
+    }
+  }
+  if (!concluded)
+    start_resolution(self);
+}
+
 /// Asks the destination agent what became of the job.
-void resolve(self_ptr self) {
+void resolve(self_ptr self, recover_promise rp = std::nullopt) {
   auto& st = self->state;
   auto uri = parse_agent_uri(st.flags.dest_uri);
   if (!uri) {
     FERRY_ERROR("source", "job " << st.job_id << ": cannot resolve: "
                                  << error_text(uri.error()));
+    if (rp)
+      rp->deliver(uri.error());
     return;
   }
   connect_request req;
@@ -142,40 +169,64 @@ void resolve(self_ptr self) {
   req.id = st.ctx.id;
   req.client_name = st.ctx.agent_name;
   req.timeout = st.ctx.connect_timeout;
-  connect_agent(self, req, [self](caf::expected<agent_link> link) {
+  connect_agent(self, req, [self, rp](caf::expected<agent_link> link) mutable {
     auto& st = self->state;
     if (!link) {
-      FERRY_WARN("source", "job " << st.job_id << ": destination unreachable ("
-                                  << error_text(link.error())
-                                  << "); outcome still unknown");
-      start_resolution(self);
+      auto why = "destination unreachable (" + error_text(link.error()) + ")";
+      FERRY_WARN("source", "job " << st.job_id << ": " << why
+                                  << "; outcome still unknown");
+      resolution_ended(self, rp, false, why);
       return;
     }
     auto session = link->session;
     self->request(session, std::chrono::seconds{10},
                   mig_query_outcome{st.job_id})
       .then(
-        [self](const mig_outcome& out) {
+        [self, rp](const mig_outcome& out) mutable {
           auto& st = self->state;
-          if (out.state == 1) {
-            FERRY_INFO("source", "job " << st.job_id
-                                        << ": destination committed; "
-                                           "destroying the source copy");
-            conclude(self, confirm_outcome::committed);
-          } else if (out.state == 0) {
-            FERRY_INFO("source", "job " << st.job_id
-                                        << ": destination did not commit; "
-                                           "resuming here");
-            conclude(self, confirm_outcome::failed);
-          } else {
-            start_resolution(self);
+          switch (out.state) {
+            case mig_outcome::committed:
+              FERRY_INFO("source", "job " << st.job_id
+                                          << ": destination committed; "
+                                             "destroying the source copy");
+              st.phase = mig_phase::done;
+              resolution_ended(self, rp, true,
+                               "the destination committed; " + st.domain
+                                 + " runs there, the source copy is gone");
+              conclude(self, confirm_outcome::committed);
+              return;
+            case mig_outcome::not_committed:
+              FERRY_INFO("source", "job " << st.job_id
+                                          << ": destination did not commit; "
+                                             "resuming here");
+              st.phase = mig_phase::failed;
+              resolution_ended(self, rp, true,
+                               "the destination did not commit; "
+                                 + st.domain + " stays here");
+              conclude(self, confirm_outcome::failed);
+              return;
+            case mig_outcome::lost:
+              FERRY_WARN("source",
+                         "job " << st.job_id
+                                << ": the destination committed but its "
+                                   "copy died with its agent; resuming the "
+                                   "source copy, the last one left");
+              st.phase = mig_phase::failed;
+              resolution_ended(self, rp, true,
+                               "the destination's copy died in a crash; "
+                                 + st.domain
+                                 + " resumed here from the switchover point");
+              conclude(self, confirm_outcome::failed);
+              return;
+            default:
+              resolution_ended(self, rp, false,
+                               "the destination is still finishing it");
           }
         },
-        [self](caf::error& err) {
-          FERRY_WARN("source", "job " << self->state.job_id
-                                      << ": outcome query failed: "
-                                      << error_text(err));
-          start_resolution(self);
+        [self, rp](caf::error& err) mutable {
+          auto why = "outcome query failed: " + error_text(err);
+          FERRY_WARN("source", "job " << self->state.job_id << ": " << why);
+          resolution_ended(self, rp, false, why);
         });
   });
 }
@@ -214,9 +265,28 @@ void on_terminal(self_ptr self, const std::string& status) {
                                          "the destination ("
                                       << st.stats.data_processed << " bytes, "
                                       << st.stats.iteration << " passes)");
-          st.perform_rp.deliver(snapshot(self));
-          if (!st.coordinator)
-            start_resolution(self);
+          // Journal first: once perform is answered, finish may commit, and
+          // a restart must then ask instead of resuming.
+          self
+            ->request(st.ctx.driver, st.ctx.driver_timeout,
+                      drv_journal_phase{st.job_id, "verified"})
+            .then(
+              [self](bool) {
+                auto& st = self->state;
+                st.perform_rp.deliver(snapshot(self));
+                if (!st.coordinator)
+                  start_resolution(self);
+              },
+              [self](caf::error& err) {
+                auto& st = self->state;
+                st.phase = mig_phase::failed;
+                stop_pump(self);
+                st.perform_rp.deliver(make_error(
+                  errc::migration_failed,
+                  "cannot journal the verified transfer: " + error_text(err)));
+                if (!st.coordinator)
+                  conclude(self, confirm_outcome::failed);
+              });
           return;
         }
         st.phase = mig_phase::failed;
@@ -346,6 +416,18 @@ caf::message_handler common(self_ptr self) {
           else
             caf::anon_send(st.ctx.driver, drv_tune{st.domain, bytes, 0});
           return snapshot(self);
+        }
+        case job_verb::recover:
+          if (st.phase != mig_phase::outcome_unknown)
+            return make_error(errc::invalid_state,
+                              "job " + st.job_id + " is in "
+                                + to_string(st.phase)
+                                + ", not waiting for an outcome");
+        {
+          st.resolve_attempts = 0;
+          auto rp = self->make_response_promise<job_stats>();
+          resolve(self, rp);
+          return rp;
         }
         case job_verb::set_downtime:
           if (req.value == 0 || req.value > 600000)
@@ -508,6 +590,21 @@ caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
     }
   });
   return {
+    [self](src_recover& req) {
+      // After an agent restart: the journal says the destination may have
+      // committed; the domain is locked and paused until it answers.
+      auto& st = self->state;
+      st.job_id = req.job_id;
+      st.domain = req.domain;
+      st.flags.dest_uri = req.dest_uri;
+      st.flags.undefine_source = req.undefine_source;
+      st.was_running = req.was_running;
+      st.stats.job_id = req.job_id;
+      caf::anon_send(st.ctx.driver,
+                     drv_watch{st.domain, caf::actor_cast<caf::actor>(self)});
+      self->become(performing(self));
+      start_resolution(self);
+    },
     [self](mig_begin& req) -> caf::result<begin_cookie> {
       if (auto err = faults::hit("source.begin")) {
         self->quit();
@@ -522,7 +619,8 @@ caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
       auto rp = self->make_response_promise<begin_cookie>();
       self
         ->request(st.ctx.driver, st.ctx.driver_timeout,
-                  drv_begin{req.job_id, req.domain, req.flags.dname})
+                  drv_begin{req.job_id, req.domain, req.flags.dname,
+                            req.flags.dest_uri, req.flags.undefine_source})
         .then(
           [self, rp](begin_result& br) mutable {
             auto& st = self->state;

@@ -7,6 +7,7 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/meta/type_name.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/job_context.hpp"
@@ -14,6 +15,21 @@
 #include "messages/migration.hpp"
 
 namespace ferry {
+
+/// Job manager to a fresh source job after an agent restart (local).
+struct src_recover {
+  std::string job_id;
+  std::string domain;
+  std::string dest_uri;
+  bool undefine_source = false;
+  bool was_running = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, src_recover& x) {
+  return f(caf::meta::type_name("ferry.src_recover"), x.job_id, x.domain,
+           x.dest_uri, x.undefine_source, x.was_running);
+}
 
 struct source_job_state {
   job_context ctx;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "messages/error.hpp"
+#include "drivers/job_journal.hpp"
 #include "util/faults.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -333,7 +334,9 @@ caf::error driver::do_check_incoming(const domain_entry&) {
 
 caf::expected<begin_info> driver::migrate_begin(const std::string& name,
                                                 const std::string& job_id,
-                                                const std::string& dname) {
+                                                const std::string& dname,
+                                                const std::string& dest_uri,
+                                                bool undefine_source) {
   auto dom = find(name);
   if (!dom)
     return dom.error();
@@ -346,6 +349,19 @@ caf::expected<begin_info> driver::migrate_begin(const std::string& name,
     return make_error(errc::invalid_state, "domain '" + name
                                              + "' is already migrating (job "
                                              + d.job_id + ")");
+  if (ctx_.journal) {
+    job_record rec;
+    rec.job_id = job_id;
+    rec.role = "source";
+    rec.domain = name;
+    rec.driver = this->name();
+    rec.phase = "begin";
+    rec.was_running = d.state == domain_state::running;
+    rec.undefine_source = undefine_source;
+    rec.dest_uri = dest_uri;
+    if (auto err = ctx_.journal->write(std::move(rec)))
+      return err;
+  }
   d.job_id = job_id;
   begin_info out;
   out.def = d.def;
@@ -371,6 +387,8 @@ caf::error driver::migrate_start(const std::string& name,
   auto dom = find(name);
   if (!dom)
     return refuse(dom.error());
+  if (auto err = journal_phase((*dom)->job_id, "perform"))
+    return refuse(err);
   return do_migrate_start(**dom, target);
 }
 
@@ -423,6 +441,8 @@ caf::error driver::migrate_confirm(const std::string& name,
           FERRY_WARN(this->name().c_str(), error_text(err));
       }
       mark_shutoff(name);
+      if (ctx_.journal)
+        ctx_.journal->remove(job_id);
       FERRY_INFO(this->name().c_str(), "job " << job_id << ": confirm, "
                                               << name
                                               << " now runs on the destination");
@@ -430,8 +450,11 @@ caf::error driver::migrate_confirm(const std::string& name,
     }
     case confirm_outcome::failed: {
       d.job_id.clear();
-      if (d.state == domain_state::shutoff)
+      if (d.state == domain_state::shutoff) {
+        if (ctx_.journal)
+          ctx_.journal->remove(job_id);
         return caf::none;
+      }
       do_migrate_cancel(d); // stop a transfer that may still run
       if (was_running) {
         if (auto err = do_resume(d))
@@ -440,12 +463,16 @@ caf::error driver::migrate_confirm(const std::string& name,
       } else {
         d.state = domain_state::paused;
       }
+      if (ctx_.journal)
+        ctx_.journal->remove(job_id);
       FERRY_INFO(this->name().c_str(), "job " << job_id << ": confirm failure, "
                                               << name << " stays here ("
                                               << to_string(d.state) << ")");
       return caf::none;
     }
     case confirm_outcome::unknown:
+      if (auto err = journal_phase(job_id, "outcome-unknown"))
+        return err;
       d.state = domain_state::paused;
       FERRY_WARN(this->name().c_str(), "job " << job_id << ": outcome unknown, "
                                               << name
@@ -487,6 +514,16 @@ driver::migrate_prepare(const std::string& job_id, domain_definition def,
       return refuse(make_error(errc::domain_exists,
                         "the destination already has UUID " + def.uuid
                           + " as domain '" + n + "'"));
+  if (ctx_.journal) {
+    job_record rec;
+    rec.job_id = job_id;
+    rec.role = "destination";
+    rec.domain = def.name;
+    rec.driver = this->name();
+    rec.phase = "prepared";
+    if (auto err = ctx_.journal->write(std::move(rec)))
+      return refuse(err);
+  }
   bool existed = i != domains_.end();
   auto& dom = adopt(def, false, domain_state::paused);
   dom.job_id = job_id;
@@ -525,6 +562,7 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
       do_destroy(d);
     d.job_id.clear();
     mark_shutoff(name);
+    journal_phase(job_id, "aborted");
   };
   if (!success) {
     tear_down();
@@ -539,7 +577,13 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
                       "domain: "
                         + error_text(err));
   }
-  // Commit point (DESIGN §2): from here the destination owns the domain.
+  // Commit point (DESIGN §2): recorded durably before anything else; from
+  // here the destination owns the domain.
+  if (auto err = journal_phase(job_id, "committed")) {
+    tear_down();
+    return make_error(errc::migration_failed,
+                      "cannot record the commit: " + error_text(err));
+  }
   d.job_id.clear();
   if (persistent) {
     d.persistent = true;
@@ -564,6 +608,94 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
                                           << " committed here ("
                                           << to_string(d.state) << ")");
   return resumed_at;
+}
+
+} // namespace ferry
+
+namespace ferry {
+
+caf::error driver::journal_phase(const std::string& job_id,
+                                 const std::string& phase) {
+  if (!ctx_.journal || job_id.empty())
+    return caf::none;
+  auto rec = ctx_.journal->find(job_id);
+  if (!rec)
+    return caf::none;
+  rec->phase = phase;
+  return ctx_.journal->write(std::move(*rec));
+}
+
+caf::expected<bool> driver::recover(const job_record& rec) {
+  auto i = domains_.find(rec.domain);
+  bool active = i != domains_.end() && i->second.state != domain_state::shutoff;
+  auto forget = [&] {
+    if (ctx_.journal)
+      ctx_.journal->remove(rec.job_id);
+  };
+  if (rec.role == "destination") {
+    if (rec.phase == "prepared") {
+      // Never committed: the incoming copy must not survive.
+      if (active) {
+        do_migrate_cancel(i->second);
+        do_destroy(i->second);
+        mark_shutoff(rec.domain);
+      }
+      journal_phase(rec.job_id, "aborted");
+      FERRY_INFO(name().c_str(), "recovery: job " << rec.job_id
+                                                  << " never committed here; "
+                                                  << rec.domain
+                                                  << " torn down");
+    } else if (rec.phase == "committed") {
+      if (i != domains_.end())
+        i->second.job_id.clear();
+      if (!active) {
+        // Committed, then the guest died with the agent (test guests do):
+        // the source's paused copy is the only one left; tell it so.
+        journal_phase(rec.job_id, "lost");
+        FERRY_WARN(name().c_str(), "recovery: job " << rec.job_id
+                                                    << " committed here but "
+                                                    << rec.domain
+                                                    << " died with the agent; "
+                                                       "the source may resume "
+                                                       "its copy");
+      }
+    }
+    return false;
+  }
+  // Source.
+  if (!active) {
+    FERRY_WARN(name().c_str(),
+               "recovery: job " << rec.job_id << " (" << rec.phase << "): "
+                                << rec.domain
+                                << " is no longer active here (test guests "
+                                   "die with their agent); forgetting it");
+    forget();
+    return false;
+  }
+  auto& d = i->second;
+  if (rec.phase == "begin" || rec.phase == "perform") {
+    // The data was never verified by the destination: finish cannot have
+    // committed, so the source keeps the domain.
+    do_migrate_cancel(d);
+    if (rec.was_running && d.state == domain_state::paused
+        && !do_resume(d))
+      d.state = domain_state::running;
+    d.job_id.clear();
+    forget();
+    FERRY_INFO(name().c_str(), "recovery: job " << rec.job_id << " ("
+                                                << rec.phase << ") undone; "
+                                                << rec.domain << " stays here");
+    return false;
+  }
+  // verified or outcome-unknown: the destination may own it now.
+  d.job_id = rec.job_id;
+  d.state = domain_state::paused;
+  FERRY_WARN(name().c_str(), "recovery: job " << rec.job_id << ": outcome "
+                                                 "unknown; "
+                                              << rec.domain
+                                              << " kept paused until the "
+                                                 "destination answers");
+  return true;
 }
 
 } // namespace ferry

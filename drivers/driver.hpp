@@ -36,6 +36,8 @@ struct driver_context {
   std::string agent_name;
   std::string state_dir; ///< This driver's own directory.
   std::function<void(driver_event)> on_event;
+  /// The agent's job journal (shared by its drivers); may be null in tests.
+  std::shared_ptr<class job_journal> journal;
 };
 
 /// One defined or active domain as the driver tracks it.
@@ -90,10 +92,19 @@ public:
   // -- migration, source side (libvirt's begin/perform/confirm) ---------------
 
   /// Locks `name` for job `job_id` and describes it; `dname` renames it for
-  /// the destination.
+  /// the destination. Journals the job (phase begin) first.
   caf::expected<begin_info> migrate_begin(const std::string& name,
                                           const std::string& job_id,
-                                          const std::string& dname);
+                                          const std::string& dname,
+                                          const std::string& dest_uri = {},
+                                          bool undefine_source = false);
+  /// Records a phase change of a job of this driver in the journal.
+  caf::error journal_phase(const std::string& job_id,
+                           const std::string& phase);
+  /// After an agent restart: applies the recovery rule for `rec`
+  /// (docs/recovery.md). Returns true if the job needs the destination's
+  /// answer (the caller starts an outcome resolution, the domain locked).
+  caf::expected<bool> recover(const struct job_record& rec);
   /// Starts the hypervisor's migration towards `target`; returns at once.
   caf::error migrate_start(const std::string& name,
                            const migration_target& target);

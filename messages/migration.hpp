@@ -266,10 +266,18 @@ typename Inspector::result_type inspect(Inspector& f, mig_query_outcome& x) {
   return f(caf::meta::type_name("ferry.mig_query_outcome"), x.job_id);
 }
 
-/// Answer: 0 = not committed (torn down or never prepared), 1 = committed,
-/// 2 = still in progress.
+/// The destination's answer about a job.
 struct mig_outcome {
-  uint8_t state = 0;
+  /// Torn down, aborted or never prepared here: the source keeps it.
+  static constexpr uint8_t not_committed = 0;
+  /// Committed and still here: the source copy must go.
+  static constexpr uint8_t committed = 1;
+  /// Still finishing: ask again later.
+  static constexpr uint8_t pending = 2;
+  /// Committed, but the copy died with the destination agent (test guests
+  /// do): the source's paused copy is the only one left.
+  static constexpr uint8_t lost = 3;
+  uint8_t state = not_committed;
 };
 
 template <class Inspector>
@@ -285,6 +293,7 @@ enum class job_verb : uint8_t {
   abort,    ///< -> job_stats
   set_speed,
   set_downtime,
+  recover,  ///< migrate-recover: ask the destination about the outcome now
 };
 
 struct job_control {

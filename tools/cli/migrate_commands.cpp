@@ -320,6 +320,10 @@ command job_command(const char* name, job_verb verb, const char* value_name,
                 ctx.out() << "Job " << res->job_id << " of '" << res->domain
                           << "' aborted\n";
                 break;
+              case job_verb::recover:
+                ctx.out() << "Job " << res->job_id << " of '" << res->domain
+                          << "' resolved: " << res->error << "\n";
+                break;
               default:
                 ctx.out() << "Job " << res->job_id << " of '" << res->domain
                           << "' updated\n";
@@ -346,6 +350,9 @@ void add_migration_commands(std::vector<command>& t) {
                           "MS", "change the downtime limit of a running job"));
   t.push_back(job_command("migrate-setspeed", job_verb::set_speed, "MIBPS",
                           "change the bandwidth limit of a running job"));
+  t.push_back(job_command("migrate-recover", job_verb::recover, nullptr,
+                          "ask the destination now what became of a job "
+                          "whose outcome is unknown, and act on it"));
 }
 
 } // namespace ferry::cli

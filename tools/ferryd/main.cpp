@@ -17,6 +17,7 @@
 
 #include "actors/agent_root.hpp"
 #include "config/agent_options.hpp"
+#include "drivers/job_journal.hpp"
 #include "messages/error.hpp"
 #include "transport/caf_setup.hpp"
 #include "transport/tls/tls_layer.hpp"
@@ -89,6 +90,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // The job journal, read before anything runs: recovery replays it.
+  auto journal = std::make_shared<job_journal>(s.state_dir + "/jobs");
+  if (auto err = journal->open())
+    return fail(error_text(err));
+  journal->prune();
+
   caf::actor_system_config cfg;
   configure_caf(cfg, s.tls, {s.heartbeat, s.connection_timeout});
   caf::actor_system sys{cfg};
@@ -103,7 +110,7 @@ int main(int argc, char** argv) {
   }
   std::promise<std::pair<caf::error, uint16_t>> ready;
   auto started = ready.get_future();
-  auto root = sys.spawn(agent_root, s, id,
+  auto root = sys.spawn(agent_root, s, id, journal,
                         [&ready](const caf::error& err, uint16_t port) {
                           ready.set_value({err, port});
                         });

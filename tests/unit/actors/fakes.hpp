@@ -160,6 +160,7 @@ struct driver_script {
   std::vector<ferry::drv_finish> finishes;
   std::vector<ferry::drv_watch> watches;
   std::vector<ferry::drv_tune> tunes;
+  std::vector<std::string> journal_phases; ///< drv_journal_phase, in order.
   size_t progress_calls = 0;
   size_t cancels = 0;
   caf::actor listener; ///< Last subscriber of drv_watch.
@@ -218,6 +219,11 @@ inline caf::behavior fake_driver(caf::event_based_actor* self,
       s->finishes.push_back(r);
       s->log->add(r.success ? "drv.finish(success)" : "drv.finish(failure)");
       return s->finish(self);
+    },
+    [s](const drv_journal_phase& r) -> bool {
+      s->journal_phases.push_back(r.phase);
+      s->log->add("drv.journal(" + r.phase + ")");
+      return true;
     },
     [s](const drv_watch& r) {
       s->watches.push_back(r);

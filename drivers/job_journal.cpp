@@ -1,0 +1,136 @@
+#include "drivers/job_journal.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/error.hpp"
+#include "util/files.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using json = nlohmann::json;
+
+json to_json(const job_record& r) {
+  return {{"job", r.job_id},
+          {"role", r.role},
+          {"domain", r.domain},
+          {"driver", r.driver},
+          {"phase", r.phase},
+          {"was_running", r.was_running},
+          {"undefine_source", r.undefine_source},
+          {"dest_uri", r.dest_uri},
+          {"updated_ms", r.updated_ms}};
+}
+
+std::optional<job_record> from_json(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return std::nullopt;
+  job_record r;
+  try {
+    r.job_id = j.at("job").get<std::string>();
+    r.role = j.at("role").get<std::string>();
+    r.domain = j.at("domain").get<std::string>();
+    r.driver = j.value("driver", "");
+    r.phase = j.at("phase").get<std::string>();
+    r.was_running = j.value("was_running", false);
+    r.undefine_source = j.value("undefine_source", false);
+    r.dest_uri = j.value("dest_uri", "");
+    r.updated_ms = j.value("updated_ms", int64_t{0});
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  if (r.job_id.empty() || r.job_id.find('/') != std::string::npos)
+    return std::nullopt;
+  return r;
+}
+
+bool finished(const job_record& r) {
+  return r.role == "destination"
+         && (r.phase == "committed" || r.phase == "aborted"
+             || r.phase == "lost");
+}
+
+} // namespace
+
+job_journal::job_journal(std::string dir) : dir_(std::move(dir)) {
+}
+
+std::string job_journal::path_of(const std::string& job_id) const {
+  return dir_ + "/" + job_id + ".json";
+}
+
+caf::error job_journal::open() {
+  if (auto err = files::make_dirs(dir_))
+    return err;
+  std::lock_guard<std::mutex> guard{mtx_};
+  records_.clear();
+  for (auto& name : files::list(dir_, ".json")) {
+    auto text = files::read(dir_ + "/" + name, 64 * 1024);
+    auto rec = text ? from_json(*text) : std::nullopt;
+    if (!rec) {
+      FERRY_ERROR("journal", "skipping unreadable job record " << name);
+      continue;
+    }
+    records_[rec->job_id] = std::move(*rec);
+  }
+  return caf::none;
+}
+
+caf::error job_journal::write(job_record rec) {
+  rec.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto err = files::write_atomic(path_of(rec.job_id),
+                                     to_json(rec).dump(2) + "\n", 0600))
+    return err;
+  records_[rec.job_id] = std::move(rec);
+  return caf::none;
+}
+
+caf::error job_journal::remove(const std::string& job_id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  records_.erase(job_id);
+  return files::remove(path_of(job_id));
+}
+
+std::vector<job_record> job_journal::records() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<job_record> out;
+  for (auto& [id, r] : records_)
+    out.push_back(r);
+  return out;
+}
+
+std::optional<job_record> job_journal::find(const std::string& job_id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = records_.find(job_id);
+  if (i == records_.end())
+    return std::nullopt;
+  return i->second;
+}
+
+void job_journal::prune(size_t keep) {
+  std::vector<job_record> done;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [id, r] : records_)
+      if (finished(r))
+        done.push_back(r);
+  }
+  if (done.size() <= keep)
+    return;
+  std::sort(done.begin(), done.end(), [](auto& a, auto& b) {
+    return a.updated_ms < b.updated_ms;
+  });
+  for (size_t i = 0; i + keep < done.size(); ++i)
+    remove(done[i].job_id);
+}
+
+} // namespace ferry

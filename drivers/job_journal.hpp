@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+
+namespace ferry {
+
+/// One migration job as this agent remembers it across crashes.
+struct job_record {
+  std::string job_id;
+  std::string role;   ///< source or destination
+  std::string domain; ///< Name on this host.
+  std::string driver;
+  /// source: begin, perform, verified, outcome-unknown;
+  /// destination: prepared, committed, aborted, lost (committed, then
+  /// the guest died with the agent).
+  std::string phase;
+  bool was_running = false;      ///< source: ran before the job
+  bool undefine_source = false;  ///< source: --undefinesource
+  std::string dest_uri;          ///< source: where to ask about the outcome
+  int64_t updated_ms = 0;        ///< Unix ms of the last write
+};
+
+/// The agent's durable job journal: one JSON file per job in
+/// `STATE_DIR/jobs/`, each phase change written atomically (temp file,
+/// fsync, rename, directory fsync) *before* the agent acts on it. The
+/// destination's commit is recorded here before the guest is resumed;
+/// destination records stay afterwards as the answer to "did job X
+/// commit?" (pruned to the newest 1000). Thread-safe; writes block, so
+/// only detached actors (driver actors) call `write` and `remove`.
+class job_journal {
+public:
+  explicit job_journal(std::string dir);
+
+  /// Creates the directory and loads every record; unreadable files are
+  /// reported and skipped.
+  caf::error open();
+
+  caf::error write(job_record rec);
+  caf::error remove(const std::string& job_id);
+
+  std::vector<job_record> records() const;
+  std::optional<job_record> find(const std::string& job_id) const;
+
+  const std::string& dir() const {
+    return dir_;
+  }
+
+  /// Keeps the newest `keep` finished destination records.
+  void prune(size_t keep = 1000);
+
+private:
+  std::string path_of(const std::string& job_id) const;
+
+  std::string dir_;
+  mutable std::mutex mtx_;
+  std::map<std::string, job_record> records_;
+};
+
+} // namespace ferry
