@@ -83,6 +83,13 @@ caf::error job_journal::open() {
 }
 
 caf::error job_journal::write(job_record rec) {
+  // Ids name files: never let one escape the directory.
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  if (rec.job_id.empty() || rec.job_id.size() > 64
+      || !std::all_of(rec.job_id.begin(), rec.job_id.end(), hex))
+    return make_error(errc::invalid_argument,
+                      "job id '" + rec.job_id.substr(0, 80)
+                        + "' is not a job id (hex digits)");
   rec.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();

@@ -38,13 +38,6 @@ std::string find_qemu() {
   return {};
 }
 
-/// $FERRY_TEST_GUEST, else the guest Meson builds next to the tools.
-std::string test_guest_path() {
-  if (auto* env = std::getenv("FERRY_TEST_GUEST"))
-    return env;
-  return harness::tools_dir() + "/../drivers/qemu/guest/ferry-test-guest.bin";
-}
-
 } // namespace
 
 class qemu : public cluster_test {
@@ -53,7 +46,7 @@ protected:
     ASSERT_NE(find_qemu(), "")
       << "qemu-system-x86_64 is not on PATH; install qemu-system-x86 "
          "(--no-install-recommends): the QEMU tests need it";
-    guest_ = test_guest_path();
+    guest_ = harness::test_guest_path();
     ASSERT_EQ(::access(guest_.c_str(), R_OK), 0)
       << "test guest kernel " << guest_
       << " is missing: install nasm and rebuild, or set FERRY_TEST_GUEST";

@@ -21,6 +21,12 @@ std::string tools_dir() {
   return process::self_dir();
 }
 
+std::string test_guest_path() {
+  if (auto* env = std::getenv("FERRY_TEST_GUEST"); env != nullptr && *env != 0)
+    return env;
+  return tools_dir() + "/../drivers/qemu/guest/ferry-test-guest.bin";
+}
+
 uint16_t free_port_pair(const std::string& host) {
   static std::mt19937 rng{std::random_device{}()};
   for (int attempt = 0; attempt < 200; ++attempt) {
@@ -53,8 +59,11 @@ node::~node() {
 }
 
 std::string node::uri(const std::string& driver) const {
+  auto d = driver;
+  if (d.empty())
+    d = opts_.drivers.empty() ? "test" : opts_.drivers.front();
   return std::string{opts_.tls ? "ferry+tls://" : "ferry+tcp://"} + opts_.host
-         + ":" + std::to_string(opts_.port) + "/" + driver;
+         + ":" + std::to_string(opts_.port) + "/" + d;
 }
 
 std::string node::hypervisor_uri() const {

@@ -48,8 +48,9 @@ public:
   const node_options& options() const {
     return opts_;
   }
-  /// `ferry+tls://HOST:PORT/DRIVER` for this node.
-  std::string uri(const std::string& driver = "test") const;
+  /// `ferry+tls://HOST:PORT/DRIVER` for this node (default: its first
+  /// driver).
+  std::string uri(const std::string& driver = {}) const;
   /// `testhv://HOST:PORT+1`.
   std::string hypervisor_uri() const;
   pid_t pid() const {
@@ -73,5 +74,9 @@ uint16_t free_port_pair(const std::string& host = "127.0.0.1");
 /// Directory holding ferryd, ferry and ferry-testhv: $FERRY_TOOLS_DIR, else
 /// the directory of the running program.
 std::string tools_dir();
+
+/// The QEMU test guest kernel: $FERRY_TEST_GUEST, else the one Meson
+/// builds next to the tools.
+std::string test_guest_path();
 
 } // namespace ferry::harness

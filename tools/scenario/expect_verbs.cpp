@@ -6,6 +6,7 @@
 
 #include "messages/all.hpp"
 #include "tools/scenario/scenario_runner.hpp"
+#include "util/files.hpp"
 
 namespace ferry::scenario {
 
@@ -60,7 +61,7 @@ void scenario_runner::add_expect_verbs() {
     "expect",
     "last|job JOB ok|fails [TEXT] | state NODE DOM STATE | runs DOM on NODE "
     "| one-runs DOM | nowhere DOM | digest NODE DOM == NAME|NODE DOM | "
-    "output TEXT  [within D]",
+    "output TEXT | log NODE TEXT  [within D]",
     "check what happened (states are polled until they hold)",
     [this](const std::vector<std::string>& args) -> caf::error {
       auto a = args;
@@ -115,6 +116,20 @@ void scenario_runner::add_expect_verbs() {
           os << " " << n << "=" << s;
         return os.str();
       };
+      if (kind == "log") {
+        // Proves a fault really fired (or an agent really said something):
+        // a crash scenario whose crash never happened must not pass.
+        if (a.size() != 3)
+          return make_error(errc::invalid_argument,
+                            "usage: expect log NODE TEXT");
+        auto path = node(a[1]).options().log_path;
+        return poll(
+          [&] {
+            auto text = files::read(path);
+            return text && text->find(a[2]) != std::string::npos;
+          },
+          [&] { return "the log of " + a[1] + " lacks '" + a[2] + "'"; });
+      }
       if (kind == "state") {
         if (a.size() != 4)
           return make_error(errc::invalid_argument,

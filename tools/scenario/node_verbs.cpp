@@ -44,7 +44,9 @@ void scenario_runner::add_node_verbs() {
     });
   interp_.add(
     "define", "NODE DOM MIB [dirty=MIBPS] [ws=MIB]",
-    "define a test domain on NODE (persistent)",
+    "define a domain on NODE (persistent) for its first driver: a test "
+    "domain, or a QEMU guest running ferry's test kernel (ws = the window "
+    "it keeps dirtying; dirty= does not apply)",
     [this](const std::vector<std::string>& a) -> caf::error {
       if (a.size() < 3)
         return usage("define NODE DOM MIB [dirty=MIBPS] [ws=MIB]");
@@ -60,11 +62,21 @@ void scenario_runner::add_node_verbs() {
           return make_error(errc::invalid_argument,
                             "define: unknown word " + a[i]);
       }
-      auto xml = "<domain type='test'><name>" + a[1]
-                 + "</name><memory unit='MiB'>" + a[2] + "</memory>"
-                 + "<workload dirty-rate='" + dirty + "'"
-                 + (ws.empty() ? "" : " working-set='" + ws + "'")
-                 + "/></domain>";
+      auto& drivers = node(a[0]).options().drivers;
+      bool qemu = !drivers.empty() && drivers.front() == "qemu";
+      std::string xml;
+      if (qemu)
+        xml = "<domain type='qemu'><name>" + a[1]
+              + "</name><memory unit='MiB'>" + a[2]
+              + "</memory><vcpu>1</vcpu><os><kernel>"
+              + harness::test_guest_path() + "</kernel></os><workload"
+              + (ws.empty() ? "" : " working-set='" + ws + "'") + "/></domain>";
+      else
+        xml = "<domain type='test'><name>" + a[1]
+              + "</name><memory unit='MiB'>" + a[2] + "</memory>"
+              + "<workload dirty-rate='" + dirty + "'"
+              + (ws.empty() ? "" : " working-set='" + ws + "'")
+              + "/></domain>";
       auto path = cl_.dir() + "/" + a[0] + "-" + a[1] + ".xml";
       if (auto err = files::write_atomic(path, xml))
         return err;

@@ -127,7 +127,11 @@ std::string scenario_runner::uri_for(const std::string& from,
                                      const std::string& to, bool direct) {
   auto& proxy = link(from, to, direct);
   auto hp = "127.0.0.1:" + std::to_string(proxy.port());
-  return direct ? "testhv://" + hp : "ferry+tls://" + hp + "/test";
+  if (direct)
+    return "testhv://" + hp;
+  auto& drivers = node(to).options().drivers;
+  return "ferry+tls://" + hp + "/"
+         + (drivers.empty() ? std::string{"test"} : drivers.front());
 }
 
 std::string scenario_runner::state_of(const std::string& name,

@@ -1,0 +1,149 @@
+// The job journal: what survives a restart, what it refuses, what it prunes.
+
+#include "drivers/job_journal.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+using namespace ferry;
+
+namespace {
+
+class job_journal_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ferry-journal-unit-XXXXXX";
+    root_ = ::mkdtemp(tmpl);
+    dir_ = root_ + "/jobs";
+  }
+
+  void TearDown() override {
+    std::filesystem::remove_all(root_);
+  }
+
+  static job_record record(const std::string& id, const std::string& role,
+                           const std::string& phase) {
+    job_record r;
+    r.job_id = id;
+    r.role = role;
+    r.phase = phase;
+    r.domain = "web1";
+    r.driver = "test";
+    r.dest_uri = "ferry+tls://b:7420/test";
+    r.was_running = true;
+    r.undefine_source = true;
+    return r;
+  }
+
+  size_t files_in_dir() const {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir_)) {
+      (void) e;
+      ++n;
+    }
+    return n;
+  }
+
+  std::string root_;
+  std::string dir_;
+};
+
+} // namespace
+
+TEST_F(job_journal_test, records_survive_a_restart_with_every_field) {
+  {
+    job_journal j{dir_};
+    ASSERT_FALSE(j.open());
+    ASSERT_FALSE(j.write(record("0a1b", "source", "begin")));
+    ASSERT_FALSE(j.write(record("0a1b", "source", "verified")));
+    ASSERT_FALSE(j.write(record("ffee", "destination", "committed")));
+  }
+  job_journal again{dir_};
+  ASSERT_FALSE(again.open());
+  auto r = again.find("0a1b");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->phase, "verified"); // the last write wins
+  EXPECT_EQ(r->role, "source");
+  EXPECT_EQ(r->domain, "web1");
+  EXPECT_EQ(r->driver, "test");
+  EXPECT_EQ(r->dest_uri, "ferry+tls://b:7420/test");
+  EXPECT_TRUE(r->was_running);
+  EXPECT_TRUE(r->undefine_source);
+  EXPECT_GT(r->updated_ms, 0);
+  EXPECT_EQ(again.records().size(), 2u);
+  EXPECT_EQ(files_in_dir(), 2u) << "temporary files were left behind";
+}
+
+TEST_F(job_journal_test, removed_records_stay_removed) {
+  job_journal j{dir_};
+  ASSERT_FALSE(j.open());
+  ASSERT_FALSE(j.write(record("0a1b", "source", "perform")));
+  ASSERT_FALSE(j.remove("0a1b"));
+  EXPECT_FALSE(j.find("0a1b"));
+  job_journal again{dir_};
+  ASSERT_FALSE(again.open());
+  EXPECT_TRUE(again.records().empty());
+}
+
+TEST_F(job_journal_test, ids_that_are_not_hex_never_name_a_file) {
+  job_journal j{dir_};
+  ASSERT_FALSE(j.open());
+  for (auto bad : {"", "../escape", "a/b", "ABCDEF", "0a1b.json", "x"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_TRUE(j.write(record(bad, "source", "begin")));
+  }
+  EXPECT_TRUE(j.write(record(std::string(65, 'a'), "source", "begin")));
+  EXPECT_TRUE(j.records().empty());
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/escape.json"));
+  EXPECT_EQ(files_in_dir(), 0u);
+}
+
+TEST_F(job_journal_test, unreadable_records_are_skipped_not_fatal) {
+  {
+    job_journal j{dir_};
+    ASSERT_FALSE(j.open());
+    ASSERT_FALSE(j.write(record("0a1b", "source", "begin")));
+  }
+  std::ofstream{dir_ + "/garbage.json"} << "{ not json";
+  std::ofstream{dir_ + "/cafe.json"} << R"({"job_id": 7})";
+  std::ofstream{dir_ + "/beef.json"} << "";
+  job_journal again{dir_};
+  ASSERT_FALSE(again.open());
+  ASSERT_EQ(again.records().size(), 1u);
+  EXPECT_EQ(again.records().front().job_id, "0a1b");
+}
+
+TEST_F(job_journal_test, prune_keeps_the_newest_finished_and_every_open_job) {
+  job_journal j{dir_};
+  ASSERT_FALSE(j.open());
+  const char* finished_ids[] = {"01", "02", "03", "04", "05"};
+  const char* phases[] = {"committed", "aborted", "lost", "committed",
+                          "aborted"};
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_FALSE(j.write(record(finished_ids[i], "destination", phases[i])));
+    ::usleep(2000); // distinct update times
+  }
+  ASSERT_FALSE(j.write(record("a0", "destination", "prepared")));
+  ASSERT_FALSE(j.write(record("a1", "source", "outcome-unknown")));
+  j.prune(2);
+  EXPECT_FALSE(j.find("01"));
+  EXPECT_FALSE(j.find("02"));
+  EXPECT_FALSE(j.find("03"));
+  EXPECT_TRUE(j.find("04"));
+  EXPECT_TRUE(j.find("05"));
+  EXPECT_TRUE(j.find("a0")) << "an unfinished job was pruned";
+  EXPECT_TRUE(j.find("a1")) << "an unfinished job was pruned";
+  EXPECT_EQ(files_in_dir(), 4u);
+}
+
+TEST_F(job_journal_test, a_missing_directory_is_created_and_a_file_in_its_way_is_an_error) {
+  job_journal j{dir_ + "/deeper/still"};
+  EXPECT_FALSE(j.open());
+  std::ofstream{root_ + "/blocker"} << "x";
+  job_journal blocked{root_ + "/blocker/jobs"};
+  EXPECT_TRUE(blocked.open());
+}
