@@ -1,5 +1,8 @@
 #include "actors/job_manager.hpp"
 
+#include <malloc.h>
+
+#include <caf/atom.hpp>
 #include <caf/result.hpp>
 
 #include "actors/fan_out.hpp"
@@ -17,6 +20,8 @@
 namespace ferry {
 
 namespace {
+
+using trim_atom = caf::atom_constant<caf::atom("trim")>;
 
 using self_ptr = caf::stateful_actor<job_manager_state>*;
 
@@ -133,10 +138,19 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
     for (auto i = jobs.begin(); i != jobs.end(); ++i)
       if (i->second.actor.address() == msg.source) {
         jobs.erase(i);
+        if (jobs.empty())
+          self->delayed_send(self, std::chrono::seconds{2}, trim_atom::value);
         return;
       }
   });
   return {
+    [self](trim_atom) {
+      // A burst of jobs leaves freed memory in glibc's per-thread arenas;
+      // give it back once the agent is idle, so that its RSS returns to
+      // its idle size (ferry-stress checks this).
+      if (self->state.jobs.empty())
+        ::malloc_trim(0);
+    },
     [self](mig_begin& req) -> caf::result<begin_cookie> {
       if (auto err = check_new_job(self, req.job_id, "source"))
         return err;

@@ -58,7 +58,12 @@ bool finished(const job_record& r) {
 
 } // namespace
 
-job_journal::job_journal(std::string dir) : dir_(std::move(dir)) {
+job_journal::job_journal(std::string dir, size_t keep)
+  : dir_(std::move(dir)), keep_(keep) {
+}
+
+void job_journal::prune() {
+  prune(keep_);
 }
 
 std::string job_journal::path_of(const std::string& job_id) const {
@@ -93,11 +98,17 @@ caf::error job_journal::write(job_record rec) {
   rec.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::unique_lock<std::mutex> guard{mtx_};
   if (auto err = files::write_atomic(path_of(rec.job_id),
                                      to_json(rec).dump(2) + "\n", 0600))
     return err;
+  bool done = finished(rec);
   records_[rec.job_id] = std::move(rec);
+  if (done && ++finished_since_prune_ >= prune_every) {
+    finished_since_prune_ = 0;
+    guard.unlock();
+    prune(); // a long-running agent must not grow with its history
+  }
   return caf::none;
 }
 

@@ -36,7 +36,8 @@ struct job_record {
 /// only detached actors (driver actors) call `write` and `remove`.
 class job_journal {
 public:
-  explicit job_journal(std::string dir);
+  /// `keep`: finished destination records kept (see prune).
+  explicit job_journal(std::string dir, size_t keep = 1000);
 
   /// Creates the directory and loads every record; unreadable files are
   /// reported and skipped.
@@ -52,8 +53,12 @@ public:
     return dir_;
   }
 
-  /// Keeps the newest `keep` finished destination records.
-  void prune(size_t keep = 1000);
+  /// Keeps the newest `keep` finished destination records. Called at start
+  /// and after every `prune_every` finished records.
+  void prune();
+  void prune(size_t keep);
+
+  static constexpr size_t prune_every = 100;
 
 private:
   std::string path_of(const std::string& job_id) const;
@@ -61,6 +66,8 @@ private:
   std::string dir_;
   mutable std::mutex mtx_;
   std::map<std::string, job_record> records_;
+  size_t keep_;
+  size_t finished_since_prune_ = 0;
 };
 
 } // namespace ferry

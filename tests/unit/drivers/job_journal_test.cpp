@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -146,4 +147,17 @@ TEST_F(job_journal_test, a_missing_directory_is_created_and_a_file_in_its_way_is
   std::ofstream{root_ + "/blocker"} << "x";
   job_journal blocked{root_ + "/blocker/jobs"};
   EXPECT_TRUE(blocked.open());
+}
+
+TEST_F(job_journal_test, a_long_running_agent_does_not_grow_with_its_history) {
+  job_journal j{dir_, 10};
+  ASSERT_FALSE(j.open());
+  for (int i = 0; i < 150; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof(id), "%04x", i);
+    ASSERT_FALSE(j.write(record(id, "destination", "committed")));
+  }
+  EXPECT_LE(j.records().size(), 10u + job_journal::prune_every);
+  EXPECT_LE(files_in_dir(), 10u + job_journal::prune_every);
+  EXPECT_TRUE(j.find("0095")) << "the newest record was pruned";
 }
