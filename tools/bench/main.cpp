@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -42,21 +44,21 @@ const std::vector<benchmark>& all_benchmarks() {
 
 namespace {
 
-double round_to(double x, double unit) {
-  return std::round(x / unit) * unit;
+/// A number as JSON with `digits` decimals; "null" when absent.
+std::string number(std::optional<double> x, int digits) {
+  if (!x || !std::isfinite(*x))
+    return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, *x);
+  return buf;
 }
 
 void print_json(const result& r) {
-  nlohmann::json j{{"name", r.name},
-                   {"value", round_to(r.value, 0.01)},
-                   {"unit", r.unit},
-                   {"baseline", nullptr},
-                   {"ratio", nullptr}};
-  if (r.baseline)
-    j["baseline"] = round_to(*r.baseline, 0.01);
-  if (auto q = r.ratio())
-    j["ratio"] = round_to(*q, 0.001);
-  std::cout << j.dump() << std::endl;
+  std::cout << "{\"name\":" << nlohmann::json(r.name).dump()
+            << ",\"value\":" << number(r.value, 2)
+            << ",\"unit\":" << nlohmann::json(r.unit).dump()
+            << ",\"baseline\":" << number(r.baseline, 2)
+            << ",\"ratio\":" << number(r.ratio(), 3) << "}" << std::endl;
 }
 
 void print_row(const result& r) {
@@ -89,6 +91,20 @@ void find_tools() {
     ::setenv("FERRY_TOOLS_DIR", (self + "/..").c_str(), 1);
 }
 
+/// One stderr line about the machine: figures depend on its load.
+void describe_machine() {
+  std::ifstream cpu{"/proc/cpuinfo"}, load{"/proc/loadavg"};
+  std::string line, model = "?", avg;
+  while (std::getline(cpu, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  std::getline(load, avg);
+  std::cerr << "ferry-bench: " << std::thread::hardware_concurrency()
+            << " CPUs (" << model << "), load average " << avg << std::endl;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +133,7 @@ int main(int argc, char** argv) {
     }
   }
   find_tools();
+  describe_machine();
   if (!opt.json)
     std::printf("%-26s %10s %-6s %10s %7s  %s\n", "name", "value", "unit",
                 "baseline", "ratio", "what");
@@ -134,5 +151,6 @@ int main(int argc, char** argv) {
       ++failed;
     }
   }
+  describe_machine();
   return failed == 0 ? 0 : 1;
 }
