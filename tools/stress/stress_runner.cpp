@@ -230,8 +230,10 @@ int stress_runner::many_sessions() {
 }
 
 int stress_runner::soak() {
-  out_ << "soak: random migrations (p2p, tunnelled, managed), "
-       << opts_.soak_parallel << " in flight, for " << opts_.soak_seconds
+  std::string modes;
+  for (auto& m : opts_.soak_modes)
+    modes += (modes.empty() ? "" : ", ") + m;
+  out_ << "soak: random migrations (" << modes << "), " << opts_.soak_parallel << " in flight, for " << opts_.soak_seconds
        << " s" << std::endl;
   auto deadline = clock::now() + std::chrono::seconds{opts_.soak_seconds};
   std::atomic<int> ok{0};
