@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
 #include <stdexcept>
 
 #include "util/files.hpp"
@@ -41,6 +43,10 @@ std::string test_xml(const std::string& name, unsigned mib, double dirty_rate,
 }
 
 bench_cluster::bench_cluster(const std::string& label) : cl_(label) {
+  if (auto* keep = std::getenv("FERRY_BENCH_KEEP"); keep != nullptr && *keep) {
+    cl_.keep(); // agents' logs and state stay for a post-mortem
+    std::cerr << "ferry-bench: keeping " << cl_.dir() << std::endl;
+  }
 }
 
 harness::node& bench_cluster::start_node(const std::string& name, bool tls,

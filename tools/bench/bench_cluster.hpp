@@ -23,7 +23,8 @@ std::string test_xml(const std::string& name, unsigned mib,
 
 /// A harness cluster for benchmarks: real ferryd processes on loopback,
 /// the `ferry` CLI, helpers that throw std::runtime_error with the CLI's
-/// error and the node's log tail when a step fails.
+/// error and the node's log tail when a step fails. With FERRY_BENCH_KEEP
+/// set, its directory (agents' logs, state) is kept.
 class bench_cluster {
 public:
   explicit bench_cluster(const std::string& label);
