@@ -4,7 +4,14 @@
 # migration processes; a table of what each took. Usage: demo.sh BUILD_DIR
 set -euo pipefail
 
-bin="${1:?usage: demo.sh BUILD_DIR}/tools"
+build="${1:?usage: demo.sh BUILD_DIR}"
+bin="$build/tools"
+guest="$build/drivers/qemu/guest/ferry-test-guest.bin"
+# Real QEMU guests join the demo when QEMU and ferry's test guest are there.
+drivers=(--driver test)
+if command -v qemu-system-x86_64 >/dev/null && [ -r "$guest" ]; then
+  drivers+=(--driver qemu)
+fi
 work=$(mktemp -d /tmp/ferry-demo-XXXXXX)
 pids=()
 cleanup() {
@@ -28,16 +35,18 @@ export FERRY_PKI_DIR="$work/pki"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/testhv.secret"
 
 base=$((20000 + RANDOM % 20000))
-declare -A uri hv
+declare -A uri hv quri
 i=0
 for n in a b c; do
   port=$((base + 10 * i)); i=$((i + 1))
   "$bin/ferryd" --name "$n" --listen "127.0.0.1:$port" \
     --state-dir "$work/$n" --tls-cert "$work/pki/agent-$n-cert.pem" \
     --tls-key "$work/pki/agent-$n-key.pem" --tls-ca "$work/pki/ca-cert.pem" \
-    --testhv-secret-file "$work/testhv.secret" >"$work/$n.log" 2>&1 &
+    --testhv-secret-file "$work/testhv.secret" "${drivers[@]}" \
+    >"$work/$n.log" 2>&1 &
   pids+=($!)
   uri[$n]="ferry+tls://127.0.0.1:$port/test"
+  quri[$n]="ferry+tls://127.0.0.1:$port/qemu"
   hv[$n]="testhv://127.0.0.1:$((port + 1))"
 done
 for n in a b c; do
@@ -64,20 +73,20 @@ say "Define and start web1 on a: 256 MiB of real guest RAM, dirtying 32 MiB/s"
 "$bin/ferry" -c "${uri[a]}" list
 
 results=()
-migrate() { # label source_node migrate-args...
+migrate() { # label source_uri migrate-args...
   local label=$1 src=$2; shift 2
-  say "$label: ferry -c ${uri[$src]} migrate $*"
+  say "$label: ferry -c $src migrate $*"
   local out
-  out=$("$bin/ferry" -c "${uri[$src]}" --json migrate --verbose "$@" | tail -n 1)
+  out=$("$bin/ferry" -c "$src" --json migrate --verbose "$@" | tail -n 1)
   field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" <<<"$out" | tr -d '"'; }
   printf '%s\n' "$out"
   results+=("$(printf '%-10s %9s %10s %9.1f   %s' "$label" "$(field total_ms)" \
     "$(field downtime_ms)" "$(field mibps)" "$(field digest_verified)")")
 }
-migrate managed a --live web1 "${uri[b]}"
-migrate p2p b --live --p2p web1 "${uri[c]}"
-migrate tunnelled c --live --p2p --tunnelled web1 "${uri[a]}"
-migrate direct a --live --direct web1 "${hv[b]}"
+migrate managed "${uri[a]}" --live web1 "${uri[b]}"
+migrate p2p "${uri[b]}" --live --p2p web1 "${uri[c]}"
+migrate tunnelled "${uri[c]}" --live --p2p --tunnelled web1 "${uri[a]}"
+migrate direct "${uri[a]}" --live --direct web1 "${hv[b]}"
 sleep 0.3
 
 say "Where web1 is now"
@@ -85,6 +94,31 @@ for n in a b c; do
   printf -- '-- agent %s\n' "$n"
   "$bin/ferry" -c "${uri[$n]}" list --all
 done
+
+if [ ${#drivers[@]} -gt 2 ]; then
+  cat >"$work/vm1.xml" <<XML
+<domain type='qemu'>
+  <name>vm1</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><kernel>$guest</kernel></os>
+  <workload working-set='32'/>
+</domain>
+XML
+  say "A real QEMU guest: vm1, 256 MiB, ferry's test kernel rewriting 32 MiB"
+  "$bin/ferry" -c "${quri[a]}" define "$work/vm1.xml"
+  "$bin/ferry" -c "${quri[a]}" start vm1
+  migrate qemu-mgd "${quri[a]}" --live vm1 "${quri[b]}"
+  migrate qemu-p2p "${quri[b]}" --live --p2p vm1 "${quri[c]}"
+  migrate qemu-tun "${quri[c]}" --live --p2p --tunnelled vm1 "${quri[a]}"
+  say "Where vm1 is now"
+  for n in a b c; do
+    printf -- '-- agent %s\n' "$n"
+    "$bin/ferry" -c "${quri[$n]}" list --all
+  done
+else
+  say "QEMU or the test guest is missing: the QEMU part is left out"
+fi
 
 say "Summary"
 printf '%-10s %9s %10s %9s   %s\n' process "total ms" "downtime ms" "MiB/s" \
