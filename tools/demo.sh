@@ -4,7 +4,7 @@
 # migration processes; a table of what each took. Usage: demo.sh BUILD_DIR
 set -euo pipefail
 
-build="${1:?usage: demo.sh BUILD_DIR}"
+build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
 bin="$build/tools"
 guest="$build/drivers/qemu/guest/ferry-test-guest.bin"
 # Real QEMU guests join the demo when QEMU and ferry's test guest are there.
