@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "drivers/test/hv/stream_format.hpp"
+#include "drivers/test/hv/stream_receiver.hpp"
 
 namespace ferry::testhv {
 
@@ -316,107 +317,42 @@ bool incoming_migration::fail(const std::string& why) {
 }
 
 void incoming_migration::run(bool await_go) {
-  char header[stream::header_size];
-  if (!channel_->read_exact(header, sizeof(header))) {
-    fail(channel_->error());
-    return;
-  }
-  if (std::memcmp(header, stream::magic, 8) != 0) {
-    fail("not a ferry test-hypervisor migration stream");
-    return;
-  }
-  if (stream::get_u64(header + 8) != guest_->ram_bytes()
-      || stream::get_u32(header + 16) != guest_page_size) {
-    fail("stream geometry does not match the incoming domain");
-    return;
-  }
-  std::vector<char> pages(stream::max_batch * guest_page_size);
-  std::vector<char> pfn_bytes(stream::max_batch * 8);
-  auto received = [this](size_t n) {
+  receive_hooks hooks;
+  hooks.received = [this](size_t n) {
     update([&](mig_stats& s) { s.transferred_bytes += n; });
   };
-  received(sizeof(header));
-  for (;;) {
-    char kind = 0;
-    if (!channel_->read_exact(&kind, 1)) {
-      fail(channel_->error());
-      return;
-    }
-    if (kind == stream::rec_pages) {
-      char cnt[4];
-      if (!channel_->read_exact(cnt, 4)) {
-        fail(channel_->error());
-        return;
-      }
-      auto n = stream::get_u32(cnt);
-      if (n == 0 || n > stream::max_batch) {
-        fail("corrupt migration stream: batch of " + std::to_string(n));
-        return;
-      }
-      if (!channel_->read_exact(pfn_bytes.data(), n * 8)
-          || !channel_->read_exact(pages.data(), n * guest_page_size)) {
-        fail(channel_->error());
-        return;
-      }
-      std::lock_guard<std::mutex> guard{guest_->ram_mutex()};
-      for (uint32_t i = 0; i < n; ++i) {
-        auto pfn = stream::get_u64(pfn_bytes.data() + i * 8);
-        if (pfn >= guest_->pages()) {
-          fail("corrupt migration stream: page " + std::to_string(pfn)
-               + " beyond RAM");
-          return;
-        }
-        guest_->write_page(pfn, pages.data() + i * guest_page_size);
-      }
-      received(5 + n * (8 + guest_page_size));
-    } else if (kind == stream::rec_iteration) {
-      char it[4];
-      if (!channel_->read_exact(it, 4)) {
-        fail(channel_->error());
-        return;
-      }
-      auto iteration = stream::get_u32(it);
-      update([&](mig_stats& s) { s.iteration = iteration + 1; });
-      received(5);
-    } else if (kind == stream::rec_complete) {
-      char rest[1 + 32];
-      if (!channel_->read_exact(rest, sizeof(rest))) {
-        fail(channel_->error());
-        return;
-      }
-      received(1 + sizeof(rest));
-      update([&](mig_stats& s) { s.was_running = rest[0] != 0; });
-      set_status(mig_status::device);
-      auto ok = guest_->digest() == std::string(rest + 1, 32);
-      if (!ok) {
-        channel_->write_all(&stream::reply_rejected, 1);
-        fail("digest mismatch: the received RAM differs from the source's");
-        return;
-      }
-      if (!await_go) {
-        // Verified: report it before the verdict leaves, so that a finish
-        // the source triggers on 'K' never sees an earlier status.
-        set_status(mig_status::completed);
-        if (!channel_->write_all(&stream::reply_ok, 1))
-          return; // the source fails; finish(false) tears us down
-        channel_->finish();
-        return;
-      }
-      char go = 0;
-      if (!channel_->write_all(&stream::reply_ok, 1)
-          || !channel_->read_exact(&go, 1) || go != stream::reply_go) {
-        fail("outcome unknown: the source did not confirm after the verdict");
-        return;
-      }
-      channel_->finish();
-      set_status(mig_status::completed);
-      return;
-    } else {
-      fail("corrupt migration stream: unknown record type "
-           + std::to_string(static_cast<int>(static_cast<unsigned char>(kind))));
-      return;
-    }
+  hooks.iteration = [this](uint32_t pass) {
+    update([&](mig_stats& s) { s.iteration = pass + 1; });
+  };
+  auto end = receive_stream(*channel_, *guest_, hooks);
+  if (!end.ok) {
+    fail(end.error);
+    return;
   }
+  update([&](mig_stats& s) { s.was_running = end.was_running; });
+  set_status(mig_status::device);
+  if (guest_->digest() != end.digest) {
+    channel_->write_all(&stream::reply_rejected, 1);
+    fail("digest mismatch: the received RAM differs from the source's");
+    return;
+  }
+  if (!await_go) {
+    // Verified: report it before the verdict leaves, so that a finish
+    // the source triggers on 'K' never sees an earlier status.
+    set_status(mig_status::completed);
+    if (!channel_->write_all(&stream::reply_ok, 1))
+      return; // the source fails; finish(false) tears us down
+    channel_->finish();
+    return;
+  }
+  char go = 0;
+  if (!channel_->write_all(&stream::reply_ok, 1)
+      || !channel_->read_exact(&go, 1) || go != stream::reply_go) {
+    fail("outcome unknown: the source did not confirm after the verdict");
+    return;
+  }
+  channel_->finish();
+  set_status(mig_status::completed);
 }
 
 } // namespace ferry::testhv
