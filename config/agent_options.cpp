@@ -113,15 +113,17 @@ caf::error validate(agent_settings& s) {
   return caf::none;
 }
 
-} // namespace
-
-caf::expected<agent_command> parse_agent_options(
-  const std::vector<std::string>& args) {
+/// Parses `args` and the INI text from `config`, or, if that is null, from
+/// the file `--config` names.
+caf::expected<agent_command> parse(const std::vector<std::string>& args,
+                                   std::istream* config) {
   auto desc = describe_options();
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
-    if (vm.count("config")) {
+    if (config != nullptr) {
+      po::store(po::parse_config_file(*config, desc), vm);
+    } else if (vm.count("config")) {
       auto path = vm["config"].as<std::string>();
       std::ifstream in{path};
       if (!in)
@@ -196,6 +198,18 @@ caf::expected<agent_command> parse_agent_options(
   if (auto err = validate(s))
     return err;
   return cmd;
+}
+
+} // namespace
+
+caf::expected<agent_command> parse_agent_options(
+  const std::vector<std::string>& args) {
+  return parse(args, nullptr);
+}
+
+caf::expected<agent_command> parse_agent_options(
+  const std::vector<std::string>& args, std::istream& config) {
+  return parse(args, &config);
 }
 
 } // namespace ferry

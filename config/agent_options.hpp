@@ -1,5 +1,6 @@
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,10 @@ struct agent_command {
 /// touching the network: TLS completeness, addresses, drivers, ACL rules.
 caf::expected<agent_command> parse_agent_options(
   const std::vector<std::string>& args);
+
+/// Like the above, with the INI text read from `config` instead of the file
+/// `--config` names (tests and the fuzz target feed text without a file).
+caf::expected<agent_command> parse_agent_options(
+  const std::vector<std::string>& args, std::istream& config);
 
 } // namespace ferry

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -94,6 +95,19 @@ TEST(agent_options, reads_config_file_and_command_line_wins) {
   EXPECT_EQ(s.acl[0].pattern, "ops-*");
   EXPECT_EQ(s.acl[0].roles, (std::vector<std::string>{"admin", "read"}));
   std::remove(path.c_str());
+}
+
+TEST(agent_options, reads_config_text_from_a_stream) {
+  std::istringstream ini{"state-dir = /tmp/s\ninsecure-tcp = 1\n"
+                         "max-jobs = 3\nacl = ops=admin\n"};
+  auto r = parse_agent_options({"--name", "cli"}, ini);
+  ASSERT_TRUE(r) << error_text(r.error());
+  EXPECT_EQ(r->settings.name, "cli");
+  EXPECT_EQ(r->settings.state_dir, "/tmp/s");
+  EXPECT_EQ(r->settings.limits.max_jobs, 3u);
+  ASSERT_EQ(r->settings.acl.size(), 1u);
+  std::istringstream bad{"state-dir = /tmp/s\nno-such-option = 1\n"};
+  EXPECT_FALSE(parse_agent_options({}, bad));
 }
 
 TEST(agent_options, missing_config_file_is_an_error) {
