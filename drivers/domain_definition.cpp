@@ -127,6 +127,10 @@ caf::error parse_workload(const pugi::xml_node& wl, domain_definition& def) {
     double mib = 0;
     if (!parse_number(attr.value(), mib))
       return bad("<workload working-set> must be a size in MiB");
+    // Bound before converting: a double beyond uint64_t's range does not
+    // convert (undefined behaviour), and no guest is larger anyway.
+    if (mib * 1024 * 1024 > static_cast<double>(max_memory_bytes))
+      return bad("<workload working-set> exceeds 64 GiB");
     def.working_set_bytes = static_cast<uint64_t>(mib * 1024 * 1024);
   }
   return caf::none;

@@ -105,6 +105,10 @@ TEST(domain_xml, rejects_bad_documents_with_one_line_reasons) {
     {"<domain type='test'><name>a</name><memory>1024</memory>"
      "<workload dirty-rate='fast'/></domain>",
      "dirty-rate"},
+    // Found by fuzzing: converting this to bytes was undefined behaviour.
+    {"<domain type='test'><name>a</name><memory>1024</memory>"
+     "<workload working-set='1e300'/></domain>",
+     "working-set> exceeds 64 GiB"},
   };
   for (auto& c : cases) {
     auto err = error_of(c.xml);
