@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cmath>
+#include <iomanip>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -262,13 +264,17 @@ std::string to_xml(const domain_definition& def) {
       os.append_child("cmdline").text() = def.cmdline.c_str();
   }
   if (def.dirty_rate_mibps > 0 || def.working_set_bytes > 0) {
+    // Every digit a double needs: six (the stream default) lose bytes of the
+    // working set, and a working set equal to <memory> then reloads larger.
+    constexpr auto digits = std::numeric_limits<double>::max_digits10;
     auto wl = root.append_child("workload");
     std::ostringstream rate;
-    rate << def.dirty_rate_mibps;
+    rate << std::setprecision(digits) << def.dirty_rate_mibps;
     wl.append_attribute("dirty-rate") = rate.str().c_str();
     if (def.working_set_bytes > 0) {
       std::ostringstream ws;
-      ws << static_cast<double>(def.working_set_bytes) / (1024.0 * 1024.0);
+      ws << std::setprecision(digits)
+         << static_cast<double>(def.working_set_bytes) / (1024.0 * 1024.0);
       wl.append_attribute("working-set") = ws.str().c_str();
     }
   }

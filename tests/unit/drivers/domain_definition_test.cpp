@@ -58,6 +58,24 @@ TEST(domain_xml, round_trips) {
   EXPECT_EQ(again->working_set_bytes, def->working_set_bytes);
 }
 
+// Found by fuzzing: to_xml printed the working set with six digits, so a
+// persisted definition reloaded with a different working set, or (working
+// set equal to memory) not at all.
+TEST(domain_xml, round_trips_every_byte_of_the_working_set) {
+  for (auto ws : {"0.1", "1.1796875", "0.0999994"}) {
+    auto def = parse_domain_xml(
+      std::string{"<domain type='test'><name>w</name><memory unit='b'>"
+                  "1234567</memory><workload dirty-rate='0.1234567891'"
+                  " working-set='"}
+      + ws + "'/></domain>");
+    ASSERT_TRUE(def) << ws;
+    auto again = parse_domain_xml(to_xml(*def));
+    ASSERT_TRUE(again) << to_xml(*def);
+    EXPECT_EQ(again->working_set_bytes, def->working_set_bytes) << ws;
+    EXPECT_EQ(again->dirty_rate_mibps, def->dirty_rate_mibps) << ws;
+  }
+}
+
 TEST(domain_xml, rejects_bad_documents_with_one_line_reasons) {
   struct bad_case {
     const char* xml;
