@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config/acl_parse.hpp"
+#include "config/po_error.hpp"
 #include "messages/error.hpp"
 #include "util/log.hpp"
 
@@ -133,7 +134,7 @@ caf::expected<agent_command> parse(const std::vector<std::string>& args,
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    return make_error(errc::config_error, e.what());
+    return make_error(errc::config_error, po_error_text(e));
   }
   agent_command cmd;
   if (vm.count("help")) {

@@ -1,5 +1,6 @@
 #include "tools/cli/args.hpp"
 
+#include "config/po_error.hpp"
 #include "messages/error.hpp"
 
 namespace po = boost::program_options;
@@ -28,7 +29,7 @@ caf::error parse_args(const std::string& verb,
               vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return make_error(errc::invalid_argument, verb + ": " + e.what());
+    return make_error(errc::invalid_argument, verb + ": " + po_error_text(e));
   }
   for (size_t i = 0; i + optional_tail < positional.size(); ++i)
     if (vm.count(positional[i]) == 0)

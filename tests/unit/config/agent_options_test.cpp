@@ -110,6 +110,21 @@ TEST(agent_options, reads_config_text_from_a_stream) {
   EXPECT_FALSE(parse_agent_options({}, bad));
 }
 
+// Found by fuzzing: Boost's what() looped forever when the text it
+// inserts into its message contained the placeholder it replaces.
+TEST(agent_options, placeholders_in_input_do_not_hang_the_error_message) {
+  auto err = error_of({"--state-dir", "/x", "--insecure-tcp", "--max-jobs",
+                       "%value%"});
+  EXPECT_NE(err.find("?value?"), std::string::npos) << err;
+  err = error_of({"--%canonical_option%"});
+  EXPECT_NE(err.find("?canonical_option?"), std::string::npos) << err;
+  std::istringstream ini{"state-dir = /x\n%canonical_option% = 1\n"};
+  auto r = parse_agent_options({}, ini);
+  ASSERT_FALSE(r);
+  EXPECT_NE(error_text(r.error()).find("?canonical_option?"), std::string::npos)
+    << error_text(r.error());
+}
+
 TEST(agent_options, missing_config_file_is_an_error) {
   auto err = error_of({"--config", "/nonexistent/ferryd.ini"});
   EXPECT_NE(err.find("cannot read config file"), std::string::npos) << err;
