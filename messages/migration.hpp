@@ -7,6 +7,8 @@
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "messages/finite.hpp"
+
 namespace ferry {
 
 /// How a migration runs (DESIGN §2). Parsed from the CLI's flags; the rules
@@ -94,12 +96,14 @@ struct job_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_stats& x) {
-  return f(caf::meta::type_name("ferry.job_stats"), x.job_id, x.domain, x.mode,
-           x.role, x.phase, x.hv_status, x.started_at_ms, x.elapsed_ms,
-           x.data_total, x.data_processed, x.data_remaining, x.mibps,
-           x.dirty_rate_mibps, x.iteration, x.expected_downtime_ms,
+  return f(caf::meta::type_name("ferry.job_stats"),
+           finite_on_save(x.mibps, x.dirty_rate_mibps), x.job_id, x.domain,
+           x.mode, x.role, x.phase, x.hv_status, x.started_at_ms,
+           x.elapsed_ms, x.data_total, x.data_processed, x.data_remaining,
+           x.mibps, x.dirty_rate_mibps, x.iteration, x.expected_downtime_ms,
            x.downtime_ms, x.paused_at_ms, x.throttle, x.pump_bytes,
-           x.pump_credit, x.error);
+           x.pump_credit, x.error,
+           finite_on_load(x.mibps, x.dirty_rate_mibps));
 }
 
 /// `migrate` to the source agent (peer-to-peer, tunnelled, direct): the
@@ -131,9 +135,10 @@ struct migration_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, migration_result& x) {
-  return f(caf::meta::type_name("ferry.migration_result"), x.job_id,
-           x.domain, x.mode, x.digest_verified, x.total_ms, x.downtime_ms,
-           x.bytes, x.mibps, x.warning);
+  return f(caf::meta::type_name("ferry.migration_result"),
+           finite_on_save(x.mibps), x.job_id, x.domain, x.mode,
+           x.digest_verified, x.total_ms, x.downtime_ms, x.bytes, x.mibps,
+           x.warning, finite_on_load(x.mibps));
 }
 
 // -- phases -------------------------------------------------------------------
