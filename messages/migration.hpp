@@ -5,6 +5,9 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/sec.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "messages/finite.hpp"
@@ -345,9 +348,38 @@ struct pump_chunk {
   std::vector<char> data;
 };
 
+/// Largest `pump_chunk` an agent accepts (pumps send 512 KiB by default).
+constexpr size_t max_pump_chunk_bytes = size_t{16} << 20;
+
+/// Loads a byte block of at most `max` bytes. CAF 0.17 resizes a byte vector
+/// to whatever length the wire claims before reading it, so five bytes from
+/// a peer could make an agent allocate gigabytes; check the length first.
+template <class Deserializer>
+caf::error load_bounded_bytes(Deserializer& f, std::vector<char>& xs,
+                              size_t max) {
+  size_t n = 0;
+  if (auto err = f.begin_sequence(n))
+    return err;
+  if (n > max)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "byte block exceeds its limit");
+  xs.resize(n);
+  if (n > 0)
+    if (auto err = f.apply_raw(n, xs.data()))
+      return err;
+  return f.end_sequence();
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pump_chunk& x) {
-  return f(caf::meta::type_name("ferry.pump_chunk"), x.seq, x.data);
+  if constexpr (Inspector::writes_state) {
+    return f(caf::meta::type_name("ferry.pump_chunk"), x.seq,
+             caf::meta::load_callback([&] {
+               return load_bounded_bytes(f, x.data, max_pump_chunk_bytes);
+             }));
+  } else {
+    return f(caf::meta::type_name("ferry.pump_chunk"), x.seq, x.data);
+  }
 }
 
 /// Credit back: the receiver wrote chunk `seq` to its descriptor.

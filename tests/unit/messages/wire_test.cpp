@@ -79,3 +79,23 @@ TEST(make_finite, keeps_finite_values) {
   EXPECT_EQ(a, 1.5);
   EXPECT_EQ(b, 0.0);
 }
+
+// Found by fuzzing: a pump_chunk claiming 4 GiB in five bytes made the
+// deserializer allocate 4 GiB before noticing the data was not there.
+TEST_F(wire_test, pump_chunk_length_is_bounded_before_allocating) {
+  pump_chunk small{7, std::vector<char>(100, 'x')};
+  auto buf = save(small);
+  pump_chunk back;
+  caf::binary_deserializer src{sys, buf};
+  ASSERT_FALSE(src(back));
+  EXPECT_EQ(back.seq, 7u);
+  EXPECT_EQ(back.data, small.data);
+  // seq, then a varbyte length of 2^32 - 1 and no data.
+  std::vector<char> hostile(8, '\0');
+  for (char c : {'\xff', '\xff', '\xff', '\xff', '\x0f'})
+    hostile.push_back(c);
+  pump_chunk big;
+  caf::binary_deserializer bad{sys, hostile};
+  EXPECT_TRUE(bad(big));
+  EXPECT_LE(big.data.capacity(), max_pump_chunk_bytes);
+}
