@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
       value(opts.sessions);
     else if (arg == "--soak")
       value(opts.soak_seconds);
+    else if (arg == "--insecure-tcp")
+      opts.tls = false;
     else if (arg == "--domain-mib")
       value(opts.domain_mib);
     else if (arg == "--modes" && i + 1 < argc) {

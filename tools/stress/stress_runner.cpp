@@ -55,6 +55,7 @@ void stress_runner::fail(const std::string& what) {
 std::string stress_runner::setup() {
   for (auto& n : nodes_) {
     harness::node_options o;
+    o.tls = opts_.tls;
     // The defaults (64 sessions per identity) would refuse the session
     // load on purpose; this run measures the agent, not the limit.
     o.extra_args = {"--max-sessions", "512", "--max-sessions-per-peer", "512",

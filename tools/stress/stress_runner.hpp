@@ -24,6 +24,7 @@ struct stress_options {
   std::vector<std::string> soak_modes{"p2p", "tunnelled", "managed"};
   double rss_slack = 0.10; ///< Allowed RSS growth over idle.
   int fd_slack = 4;        ///< Allowed extra descriptors over idle.
+  bool tls = true;         ///< false: agents on --insecure-tcp.
 };
 
 /// Runs the load against three real agents: concurrent migrations, many
