@@ -152,6 +152,7 @@ struct driver_script {
   reply<bool> confirm;
   reply<ferry::incoming_endpoint> prepare;
   reply<int64_t> finish;
+  reply<bool> journal{reply<bool>::mode::value, true, {}, {}};
 
   std::vector<ferry::drv_begin> begins;
   std::vector<ferry::drv_start> starts;
@@ -220,10 +221,10 @@ inline caf::behavior fake_driver(caf::event_based_actor* self,
       s->log->add(r.success ? "drv.finish(success)" : "drv.finish(failure)");
       return s->finish(self);
     },
-    [s](const drv_journal_phase& r) -> bool {
+    [self, s](const drv_journal_phase& r) -> caf::result<bool> {
       s->journal_phases.push_back(r.phase);
       s->log->add("drv.journal(" + r.phase + ")");
-      return true;
+      return s->journal(self);
     },
     [s](const drv_watch& r) {
       s->watches.push_back(r);

@@ -199,6 +199,32 @@ TEST_F(source_job, perform_completed_answers_with_the_final_stats) {
   EXPECT_TRUE(life->down);
 }
 
+TEST_F(source_job, verified_data_is_journalled_before_perform_answers) {
+  ASSERT_TRUE(begin()->ok());
+  drv->journal.hold(); // the write is slow: perform must wait for it
+  auto res = perform();
+  hypervisor("completed");
+  EXPECT_EQ(drv->journal_phases, (std::vector<std::string>{"verified"}));
+  EXPECT_FALSE(res->arrived) << "perform answered before the journal write";
+  inside(driver, [this](caf::event_based_actor*) {
+    drv->journal.held.front().deliver(true);
+  });
+  ASSERT_TRUE(res->ok()) << error_text(res->error);
+}
+
+TEST_F(source_job, a_failed_journal_write_fails_perform) {
+  ASSERT_TRUE(begin()->ok());
+  drv->journal.fail(make_error(errc::io_error, "disk full"));
+  auto res = perform();
+  hypervisor("completed");
+  ASSERT_TRUE(res->arrived);
+  EXPECT_FALSE(res->value) << "finish must not run on an unrecorded commit";
+  EXPECT_NE(error_text(res->error).find("cannot journal the verified "
+                                        "transfer: disk full"),
+            std::string::npos)
+    << error_text(res->error);
+}
+
 TEST_F(source_job, perform_completion_is_also_seen_by_the_progress_ticks) {
   ASSERT_TRUE(begin()->ok());
   auto res = perform();
