@@ -86,6 +86,12 @@ std::string cluster::client_pki(const std::string& cn) {
   return cdir;
 }
 
+tls_settings cluster::client_tls(const std::string& cn) {
+  auto pki = client_pki(cn);
+  return {pki + "/client-cert.pem", pki + "/client-key.pem",
+          pki + "/ca-cert.pem"};
+}
+
 cli_result cluster::cli(const std::vector<std::string>& args,
                         const std::string& cn, int timeout_ms) {
   return tool("ferry", args, {}, cn, timeout_ms);

@@ -7,6 +7,7 @@
 
 #include "tools/harness/node.hpp"
 #include "transport/pki.hpp"
+#include "transport/tls_settings.hpp"
 
 namespace ferry::harness {
 
@@ -37,6 +38,8 @@ public:
   /// Issues a client certificate (CN = `cn`) and returns its directory in
   /// the layout `FERRY_PKI_DIR` expects.
   std::string client_pki(const std::string& cn);
+  /// The TLS settings of an in-process client with identity `cn`.
+  tls_settings client_tls(const std::string& cn = "admin");
 
   /// Runs `ferry --json? ARGS…` as identity `cn` (default `admin`).
   cli_result cli(const std::vector<std::string>& args,

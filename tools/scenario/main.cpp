@@ -49,9 +49,7 @@ int main(int argc, char** argv) {
       harness::cluster cl{"ferry-scenario"};
       if (keep)
         cl.keep();
-      auto pki = cl.client_pki("admin");
-      tls_settings tls{pki + "/client-cert.pem", pki + "/client-key.pem",
-                       pki + "/ca-cert.pem"};
+      auto tls = cl.client_tls();
       caf::actor_system_config cfg;
       configure_caf(cfg, tls, liveness{});
       caf::actor_system sys{cfg};

@@ -100,9 +100,7 @@ int main(int argc, char** argv) {
   harness::cluster cl{"ferry-stress"};
   if (keep)
     cl.keep();
-  auto pki = cl.client_pki("admin");
-  tls_settings tls{pki + "/client-cert.pem", pki + "/client-key.pem",
-                   pki + "/ca-cert.pem"};
+  auto tls = cl.client_tls();
   caf::actor_system_config cfg;
   configure_caf(cfg, tls, liveness{});
   int failed = 0;

@@ -106,10 +106,10 @@ TEST_F(hardening, the_gatekeeper_survives_forged_and_unknown_messages) {
   settings.name = "agent-a";
   settings.drivers = {"test"};
   std::shared_ptr<inbox> box;
-  auto stub = probe(box);
-  std::map<std::string, caf::actor> drivers{{"test", stub}};
-  auto gk = spawn(gatekeeper_actor, settings, identity_ptr{}, drivers, stub,
-                  stub);
+  auto silent_peer = probe(box);
+  std::map<std::string, caf::actor> drivers{{"test", silent_peer}};
+  auto gk = spawn(gatekeeper_actor, settings, identity_ptr{}, drivers,
+                  silent_peer, silent_peer);
   auto life = watch(gk);
   send(gk, make_error(errc::internal, "forged"));
   send(gk, caf::make_error(caf::sec::request_timeout));
