@@ -108,6 +108,11 @@ XML
   say "A real QEMU guest: vm1, 256 MiB, ferry's test kernel rewriting 32 MiB"
   "$bin/ferry" -c "${quri[a]}" define "$work/vm1.xml"
   "$bin/ferry" -c "${quri[a]}" start vm1
+  # The guest reports on its debug console once all its RAM is written.
+  for _ in $(seq 300); do
+    grep -qs 'RAM filled' "$work/a/qemu/run/vm1.console" && break
+    sleep 0.1
+  done
   migrate qemu-mgd "${quri[a]}" --live vm1 "${quri[b]}"
   migrate qemu-p2p "${quri[b]}" --live --p2p vm1 "${quri[c]}"
   migrate qemu-tun "${quri[c]}" --live --p2p --tunnelled vm1 "${quri[a]}"

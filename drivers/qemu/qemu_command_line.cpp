@@ -28,6 +28,11 @@ std::vector<std::string> qemu_command_line::argv() const {
                   "loader,addr=" + std::to_string(test_guest::param_address)
                     + ",data=" + std::to_string(def.working_set_bytes)
                     + ",data-len=4"});
+    if (!console_path.empty() && test_guest::is_test_guest(def.kernel))
+      out.insert(out.end(), {"-chardev",
+                             "file,id=ferry-console,path=" + console_path,
+                             "-device",
+                             "isa-debugcon,iobase=0xe9,chardev=ferry-console"});
   }
   if (incoming)
     out.insert(out.end(), {"-S", "-incoming", "defer"});

@@ -17,6 +17,9 @@ struct qemu_command_line {
   domain_definition def;
   std::string qmp_path; ///< Unix socket QEMU listens on for QMP.
   bool incoming = false; ///< `-S -incoming defer`.
+  /// File that receives the guest's debug console (I/O port 0xE9) when the
+  /// kernel is ferry's test guest; it reports there when its RAM is written.
+  std::string console_path;
 
   /// The argument vector, binary first.
   std::vector<std::string> argv() const;

@@ -62,6 +62,7 @@ qemu_process::paths qemu_process::paths::of(const std::string& run_dir,
   p.run_dir = run_dir;
   p.record = run_dir + "/" + def.name + ".json";
   p.log = run_dir + "/" + def.name + ".log";
+  p.console = run_dir + "/" + def.name + ".console";
   p.qmp = run_dir + "/" + def.uuid + ".qmp";
   return p;
 }
@@ -93,6 +94,7 @@ qemu_process::launch(qemu_command_line cmd, const std::string& run_dir,
     return err;
   ::unlink(p.qmp.c_str());
   cmd.qmp_path = p.qmp;
+  cmd.console_path = p.console;
   int log_fd = ::open(p.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                       0600);
   if (log_fd < 0)

@@ -37,6 +37,7 @@ public:
     std::string run_dir;
     std::string record;
     std::string log;
+    std::string console; ///< The test guest's debug console.
     std::string qmp;
     static paths of(const std::string& run_dir, const domain_definition& def);
   };

@@ -138,6 +138,8 @@ protected:
                    unsigned mib = 256, unsigned working_set_mib = 32) {
     qok(node, {"define", xml_file(dom, qemu_xml(dom, mib, working_set_mib))});
     qok(node, {"start", dom});
+    ASSERT_TRUE(cl.at(node).wait_guest_filled(dom))
+      << dom << ": the test guest never reported its RAM written";
   }
 
   /// The pid of the QEMU running `dom` on `node`, from the driver's record.

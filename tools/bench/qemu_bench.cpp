@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include <unistd.h>
 
@@ -38,15 +37,16 @@ std::string qemu_xml(const std::string& name, unsigned mib,
          + std::to_string(working_set_mib) + "'/></domain>";
 }
 
-/// Starts a guest, gives it time to write its RAM, migrates it live from
+/// Starts a guest, waits until it reports its RAM written, migrates it live from
 /// `src` to `dst` and cleans up. Checks that nearly all RAM moved (zero
 /// pages travel as a few bytes, so this proves the RAM was written).
 nlohmann::json run_guest(bench_cluster& c, const std::string& src,
                          const std::string& dst, const std::string& dom,
-                         unsigned mib, std::vector<std::string> flags,
-                         int settle_ms) {
+                         unsigned mib, std::vector<std::string> flags) {
   c.define_and_start(src, dom, qemu_xml(dom, mib, mib >= 64 ? 16 : 1), "qemu");
-  std::this_thread::sleep_for(std::chrono::milliseconds{settle_ms});
+  if (!c.at(src).wait_guest_filled(dom, 120000))
+    throw std::runtime_error("guest " + dom
+                             + " did not report its RAM written in 120 s");
   flags.insert(flags.begin(), "--live");
   auto res = c.migrate(src, dst, dom, std::move(flags), "qemu");
   c.ok(dst, {"destroy", dom}, "qemu");
@@ -65,7 +65,6 @@ nlohmann::json run_guest(bench_cluster& c, const std::string& src,
 void run_qemu_tunnelled(const options& opt, const sink& out) {
   unsigned mib = opt.quick ? 128 : 1024;
   int reps = opt.quick ? 1 : 3;
-  int settle = opt.quick ? 500 : 3000;
   bench_cluster c{"ferry-bench-qemu"};
   c.start_node("a", true, {"qemu"});
   c.start_node("b", true, {"qemu"});
@@ -74,14 +73,13 @@ void run_qemu_tunnelled(const options& opt, const sink& out) {
   std::vector<double> native, plain, tls;
   for (int i = 0; i < reps; ++i) {
     auto tag = std::to_string(i);
-    native.push_back(run_guest(c, "a", "b", "nat" + tag, mib, {"--p2p"},
-                               settle)
+    native.push_back(run_guest(c, "a", "b", "nat" + tag, mib, {"--p2p"})
                        .value("total_ms", 0.0));
     plain.push_back(run_guest(c, "tcpa", "tcpb", "tcp" + tag, mib,
-                              {"--p2p", "--tunnelled"}, settle)
+                              {"--p2p", "--tunnelled"})
                       .value("total_ms", 0.0));
     tls.push_back(run_guest(c, "a", "b", "tls" + tag, mib,
-                            {"--p2p", "--tunnelled"}, settle)
+                            {"--p2p", "--tunnelled"})
                     .value("total_ms", 0.0));
   }
   auto what = std::to_string(mib) + " MiB written guest, median of "
@@ -100,7 +98,7 @@ void run_qemu_small(const options& opt, const sink& out) {
   std::vector<double> wall, agent, trivial;
   for (int i = 0; i < reps; ++i) {
     auto dom = "small" + std::to_string(i);
-    auto res = run_guest(c, "a", "b", dom, 16, {"--p2p"}, 300);
+    auto res = run_guest(c, "a", "b", dom, 16, {"--p2p"});
     wall.push_back(res.value("wall_ms", 0.0));
     agent.push_back(res.value("total_ms", 0.0));
     auto t0 = std::chrono::steady_clock::now();

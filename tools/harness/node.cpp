@@ -79,6 +79,21 @@ std::string node::log() const {
   return text ? *text : std::string{};
 }
 
+bool node::wait_guest_filled(const std::string& dom, int timeout_ms) const {
+  // The console file the qemu driver gives the test guest, and the line
+  // ferry_test_guest.asm writes to it once every page is written.
+  auto path = opts_.state_dir + "/qemu/run/" + dom + ".console";
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::milliseconds{timeout_ms};
+  do {
+    auto text = files::read(path, 4096);
+    if (text && text->find("RAM filled") != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
 std::string node::log_tail(size_t lines) const {
   auto text = log();
   size_t pos = text.size();

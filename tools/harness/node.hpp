@@ -60,6 +60,10 @@ public:
   std::string log_tail(size_t lines = 20) const;
   /// The whole log.
   std::string log() const;
+  /// Waits until the QEMU test guest of domain `dom` on this node reports on
+  /// its debug console that its RAM is written (so a migration has real
+  /// data to move). False after `timeout_ms`.
+  bool wait_guest_filled(const std::string& dom, int timeout_ms = 30000) const;
 
 private:
   std::string tools_dir_;

@@ -6,6 +6,12 @@
 ; `-device loader,addr=0x1ff000,data=N,data-len=4` (the qemu driver passes
 ; `<workload working-set>` that way). 0 (no loader): fill, then halt.
 ;
+;
+; When the fill is done it writes FILLED_MSG to I/O port 0xE9 (QEMU's
+; isa-debugcon; the driver routes it to STATE/qemu/run/DOM.console), so tests
+; and benchmarks wait for written RAM instead of sleeping. Without the device
+; the port writes go nowhere.
+;
 ; Loaded as a flat binary with the multiboot "a.out kludge" (flag bit 16), so
 ; QEMU's -kernel needs no ELF. Built by Meson: nasm -f bin -o OUT THIS_FILE.
 ; RAM is filled from FILL_START to the end of the first RAM range multiboot
@@ -31,6 +37,9 @@ header:
   dd start                          ; entry_addr
 signature:
   db "FERRY-TEST-GUEST-1", 0        ; the driver recognises the kernel by this
+filled_msg:
+  db "ferry-test-guest: RAM filled", 10
+filled_len equ $ - filled_msg
 
 start:                              ; eax = multiboot magic, ebx = its info
   cli
@@ -80,6 +89,14 @@ start:                              ; eax = multiboot magic, ebx = its info
   jb .fill
   cmp edi, ebp
   jb .page
+
+  ; Tell the console the RAM is written.
+  mov esi, filled_msg
+  mov ecx, filled_len
+  mov dx, 0xE9
+  cld
+  rep outsb
+  mov esi, [PARAM_ADDR]             ; reload the working set (below the fill)
 
   ; The workload: a generation counter written into the first word of
   ; every page of [FILL_START, FILL_START + working set), forever.
