@@ -301,6 +301,25 @@ int stress_runner::check_ownership() {
   return failed;
 }
 
+int stress_runner::return_home() {
+  int failed = 0;
+  for (auto& dom : domains_) {
+    std::string at;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      at = owner_[dom];
+    }
+    std::string why;
+    if (at != home_[dom] && !migrate(dom, home_[dom], "p2p", &why)) {
+      fail("returning " + dom + " home: " + why);
+      ++failed;
+    }
+  }
+  out_ << "home: every domain back on the agent it was on when idle"
+       << std::endl;
+  return failed;
+}
+
 std::map<std::string, stress_runner::sample> stress_runner::measure() {
   std::map<std::string, sample> out;
   for (auto& n : nodes_) {
@@ -367,11 +386,13 @@ int stress_runner::run() {
   }
   settle();
   idle_ = measure();
+  home_ = owner_;
   int failed = concurrent_migrations();
   failed += many_sessions();
   if (opts_.soak_seconds > 0)
     failed += soak();
   failed += check_ownership();
+  failed += return_home();
   settle();
   failed += check_leaks();
   out_ << (failed == 0 ? "PASS" : "FAIL") << " stress run ("

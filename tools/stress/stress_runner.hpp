@@ -54,6 +54,9 @@ private:
   int many_sessions();
   int soak();
   int check_ownership();
+  /// Migrates every domain back to where it was when idle was measured, so
+  /// the leak check compares the same guests' RAM on each agent.
+  int return_home();
   int check_leaks();
   std::map<std::string, sample> measure();
   void settle();
@@ -72,6 +75,7 @@ private:
   std::map<std::string, std::string> owner_;
   std::vector<std::string> failures_;
   std::map<std::string, sample> idle_;
+  std::map<std::string, std::string> home_; ///< Owners when idle.
 };
 
 } // namespace ferry::stress
