@@ -7,7 +7,13 @@ namespace ferry {
 tls_scribe::tls_scribe(caf::io::network::default_multiplexer& mpx,
                        caf::io::network::native_socket fd, ssl_ptr ssl)
   : caf::io::scribe(caf::io::network::conn_hdl_from_socket(fd)),
-    stream_(mpx, fd, std::move(ssl)) {
+    stream_(mpx, fd, std::move(ssl), this) {
+}
+
+tls_scribe::stream::stream(caf::io::network::default_multiplexer& mpx,
+                           caf::io::network::native_socket fd, ssl_ptr ssl,
+                           tls_scribe* owner)
+  : stream_impl(mpx, fd, std::move(ssl)), owner_(owner) {
 }
 
 tls_scribe::~tls_scribe() = default;
@@ -39,6 +45,29 @@ void tls_scribe::graceful_shutdown() {
 
 void tls_scribe::flush() {
   stream_.flush(this);
+  // If the stream was idle, flush swapped the pending bytes out and the
+  // previous (empty) buffer in.
+  stream_.release_idle_write_buffer();
+}
+
+void tls_scribe::stream::handle_event(caf::io::network::operation op) {
+  // A failed write makes CAF drop its references to the scribe, which owns
+  // this stream: hold one until the event is done.
+  caf::intrusive_ptr<tls_scribe> keep{owner_};
+  stream_impl::handle_event(op);
+  // A finished write swaps the next buffer in; the drained one is offline.
+  if (op == caf::io::network::operation::write)
+    release_idle_write_buffer();
+}
+
+void tls_scribe::stream::release_idle_write_buffer() {
+  auto& buf = wr_buf();
+  if (buf.empty() && buf.capacity() > retained_write_buffer) {
+    // Keep one chunk's worth, so steady streaming does not regrow from 0.
+    std::vector<char> smaller;
+    smaller.reserve(retained_write_buffer);
+    smaller.swap(buf);
+  }
 }
 
 std::string tls_scribe::addr() const {
