@@ -61,13 +61,13 @@ void tls_scribe::stream::handle_event(caf::io::network::operation op) {
 }
 
 void tls_scribe::stream::release_idle_write_buffer() {
+  // Released entirely, not trimmed to a smaller reserve: a reserve that is
+  // touched once stays resident for the connection's life, which is what
+  // this avoids. Refilling costs one allocation per message (the message is
+  // appended whole).
   auto& buf = wr_buf();
-  if (buf.empty() && buf.capacity() > retained_write_buffer) {
-    // Keep one chunk's worth, so steady streaming does not regrow from 0.
-    std::vector<char> smaller;
-    smaller.reserve(retained_write_buffer);
-    smaller.swap(buf);
-  }
+  if (buf.empty() && buf.capacity() > retained_write_buffer)
+    std::vector<char>{}.swap(buf);
 }
 
 std::string tls_scribe::addr() const {

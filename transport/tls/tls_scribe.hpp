@@ -38,21 +38,20 @@ public:
   void add_to_loop() override;
   void remove_from_loop() override;
 
-  /// Write buffers above this capacity are replaced by one of this capacity
-  /// once they are empty.
-  static constexpr size_t retained_write_buffer = 1024 * 1024;
+  /// Empty write buffers above this capacity are released.
+  static constexpr size_t retained_write_buffer = 64 * 1024;
 
 private:
   /// CAF's stream keeps two write buffers that it swaps and clears but never
   /// shrinks, so a burst of tunnelled migration chunks (window × chunk per
   /// pump, several pumps per link) would stay resident for the connection's
-  /// life. This stream hands an oversized idle one back to the allocator.
+  /// life. This stream hands an empty oversized one back to the allocator.
   class stream : public caf::io::network::stream_impl<tls_stream_policy> {
   public:
     stream(caf::io::network::default_multiplexer& mpx,
            caf::io::network::native_socket fd, ssl_ptr ssl, tls_scribe* owner);
     void handle_event(caf::io::network::operation op) override;
-    /// Shrinks the offline write buffer if it is empty and oversized.
+    /// Releases the offline write buffer if it is empty and oversized.
     void release_idle_write_buffer();
 
   private:
