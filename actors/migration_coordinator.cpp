@@ -34,14 +34,37 @@ bool is_lost(self_ptr self, const caf::actor& who) {
   return std::find(lost.begin(), lost.end(), who.address()) != lost.end();
 }
 
+/// Closes the current phase's clock (see coordinator_state::phase_ms).
+void close_phase(self_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  auto name = st.phase == mig_phase::none ? "connect" : to_string(st.phase);
+  st.phase_ms.emplace_back(name, static_cast<uint64_t>(
+                                   std::chrono::duration_cast<
+                                     std::chrono::milliseconds>(
+                                     now - st.phase_started)
+                                     .count()));
+  st.phase_started = now;
+}
+
+/// "begin 3, prepare 5, …" for the log.
+std::string phase_summary(const coordinator_state& st) {
+  std::string out;
+  for (auto& [name, ms] : st.phase_ms)
+    out += (out.empty() ? "" : ", ") + name + " " + std::to_string(ms);
+  return out;
+}
+
 void report(self_ptr self, caf::expected<migration_result> res) {
   auto& st = self->state;
   if (st.reported)
     return;
   st.reported = true;
+  close_phase(self);
   if (res)
     FERRY_INFO("coordinator", "job " << job(self) << ": done in "
-                                     << res->total_ms << " ms");
+                                     << res->total_ms << " ms ("
+                                     << phase_summary(st) << " ms)");
   else
     FERRY_WARN("coordinator", "job " << job(self) << ": "
                                      << error_text(res.error()));
@@ -60,6 +83,7 @@ uint64_t enter(self_ptr self, mig_phase phase,
   auto& st = self->state;
   auto point = std::string{"coordinator."} + to_string(phase);
   faults::hit(point.c_str()); // crash and freeze only; errors are ignored
+  close_phase(self);
   st.phase = phase;
   st.on_loss = std::move(on_loss);
   st.waiting_on = std::move(waiting_on);
@@ -318,6 +342,7 @@ caf::behavior migration_coordinator(caf::stateful_actor<coordinator_state>* self
   auto& st = self->state;
   st.args = std::move(args);
   st.started = std::chrono::steady_clock::now();
+  st.phase_started = st.started;
   FERRY_INFO("coordinator", "job " << st.args.job_id << ": migrating "
                                    << st.args.domain << " ("
                                    << mode_of(st.args.flags) << ") to "

@@ -59,6 +59,11 @@ struct coordinator_state {
   prepare_cookie prepare;
   job_stats perform_stats;
   std::chrono::steady_clock::time_point started;
+  /// When the current phase (or, before begin, connecting) started.
+  std::chrono::steady_clock::time_point phase_started;
+  /// Milliseconds spent in each phase left so far, in order; "connect" is
+  /// the time before begin (the link to the destination in p2p).
+  std::vector<std::pair<std::string, uint64_t>> phase_ms;
   bool reported = false;
   static inline const char* name = "ferry.coordinator";
 };
