@@ -96,6 +96,31 @@ void scenario_runner::start_trigger(const std::vector<std::string>& a,
   });
 }
 
+std::string scenario_runner::link_fault(const std::string& kind,
+                                        const std::string& a,
+                                        const std::string& b,
+                                        std::chrono::milliseconds delay) {
+  if (net_ != nullptr) {
+    if (kind == "cut")
+      return net_->cut(a, b);
+    if (kind == "restore")
+      return net_->restore(a, b);
+    return net_->delay(a, b, delay);
+  }
+  // On loopback the proxies standing for A->B (agent and hypervisor ports)
+  // carry what the source sends to the destination.
+  for (bool hv : {false, true}) {
+    auto& proxy = link(a, b, hv);
+    if (kind == "cut")
+      proxy.cut();
+    else if (kind == "restore")
+      proxy.restore();
+    else
+      proxy.set_delay(delay);
+  }
+  return "";
+}
+
 void scenario_runner::add_fault_verbs() {
   interp_.add(
     "fault",
@@ -148,8 +173,8 @@ void scenario_runner::add_fault_verbs() {
         if (a.size() < 3)
           return make_error(errc::invalid_argument,
                             "usage: fault " + kind + " A B ...");
-        auto& ab = link(a[1], a[2], false);
-        auto& ab_hv = link(a[1], a[2], true);
+        node(a[1]);
+        node(a[2]);
         if (kind == "delay") {
           if (a.size() != 4)
             return make_error(errc::invalid_argument,
@@ -157,18 +182,24 @@ void scenario_runner::add_fault_verbs() {
           auto d = parse_duration(a[3]);
           if (!d)
             return d.error();
-          ab.set_delay(*d);
-          ab_hv.set_delay(*d);
+          auto err = link_fault(kind, a[1], a[2], *d);
+          if (!err.empty())
+            return make_error(errc::internal, err);
           return caf::none;
         }
-        bool cut = kind == "cut";
-        start_trigger(a, 3, [&ab, &ab_hv, cut] {
-          if (cut) {
-            ab.cut();
-            ab_hv.cut();
-          } else {
-            ab.restore();
-            ab_hv.restore();
+        // Create the proxies now, not in the trigger's thread.
+        if (net_ == nullptr) {
+          link(a[1], a[2], false);
+          link(a[1], a[2], true);
+        }
+        start_trigger(a, 3, [this, kind, x = a[1], y = a[2]] {
+          auto err = link_fault(kind, x, y);
+          if (verbose_)
+            log_ << "    fault: " << kind << " " << x << " " << y << "\n";
+          if (!err.empty()) {
+            std::lock_guard<std::mutex> guard{trigger_mtx_};
+            trigger_errors_.push_back("fault " + kind + " " + x + " " + y
+                                      + ": " + err);
           }
         });
         return caf::none;

@@ -27,7 +27,7 @@ void scenario_runner::add_job_verbs() {
         if (a[i] == "&")
           background = true;
         else if (a[i].rfind("uri=", 0) == 0)
-          migrate_uri = a[i].substr(4);
+          migrate_uri = expand_addresses(a[i].substr(4));
         else if (a[i] == "as" && i + 1 < a.size())
           name = a[++i];
         else
@@ -38,9 +38,10 @@ void scenario_runner::add_job_verbs() {
       };
       bool direct = has("--direct");
       bool p2p = has("--p2p");
-      // The source agent reaches the destination through the link proxy
-      // (p2p, tunnelled, direct), so link faults apply; in managed mode
-      // this runner is the client and talks to both agents itself.
+      // On loopback the source agent reaches the destination through the
+      // link proxy (p2p, tunnelled, direct), so link faults apply; in
+      // namespaces it uses the real address. In managed mode this runner is
+      // the client and talks to both agents itself.
       auto dest = (p2p || direct) ? uri_for(src, dst, direct)
                                   : node(dst).uri();
       std::vector<std::string> words{"migrate"};

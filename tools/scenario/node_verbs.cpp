@@ -37,6 +37,15 @@ void scenario_runner::add_node_verbs() {
       if (cl_.has(a[0]))
         return make_error(errc::invalid_argument,
                           "node " + a[0] + " already exists");
+      if (net_ != nullptr) {
+        std::string err;
+        auto place = net_->add(a[0], err);
+        if (!err.empty())
+          return make_error(errc::internal, "node " + a[0] + ": " + err);
+        opts.netns = place.ns;
+        opts.host = place.address;
+        opts.port = harness::netns_agent_port;
+      }
       auto err = cl_.add_node(a[0], opts).start();
       if (!err.empty())
         return make_error(errc::internal, err);

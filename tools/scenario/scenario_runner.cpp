@@ -37,12 +37,13 @@ caf::expected<std::chrono::milliseconds> parse_duration(const std::string& s) {
 
 scenario_runner::scenario_runner(caf::actor_system& sys, harness::cluster& cl,
                                  tls_settings client_tls, std::ostream& log,
-                                 bool verbose)
+                                 bool verbose, harness::netns_network* net)
   : sys_(sys),
     cl_(cl),
     tls_(std::move(client_tls)),
     log_(log),
-    verbose_(verbose) {
+    verbose_(verbose),
+    net_(net) {
   register_verbs();
 }
 
@@ -111,6 +112,7 @@ caf::error scenario_runner::cli_on(const std::string& name,
 link_proxy& scenario_runner::link(const std::string& from,
                                   const std::string& to, bool hypervisor) {
   auto key = from + ">" + to + (hypervisor ? "/hv" : "");
+  std::lock_guard<std::mutex> guard{links_mtx_};
   auto i = links_.find(key);
   if (i != links_.end())
     return *i->second;
@@ -125,6 +127,10 @@ link_proxy& scenario_runner::link(const std::string& from,
 
 std::string scenario_runner::uri_for(const std::string& from,
                                      const std::string& to, bool direct) {
+  // In namespaces the source reaches the destination's own address; the
+  // network's rules stand for the link.
+  if (net_ != nullptr)
+    return direct ? node(to).hypervisor_uri() : node(to).uri();
   auto& proxy = link(from, to, direct);
   auto hp = "127.0.0.1:" + std::to_string(proxy.port());
   if (direct)
@@ -132,6 +138,22 @@ std::string scenario_runner::uri_for(const std::string& from,
   auto& drivers = node(to).options().drivers;
   return "ferry+tls://" + hp + "/"
          + (drivers.empty() ? std::string{"test"} : drivers.front());
+}
+
+std::string scenario_runner::expand_addresses(const std::string& text) {
+  std::string out;
+  size_t at = 0;
+  for (;;) {
+    auto open = text.find('{', at);
+    auto close = open == std::string::npos ? open : text.find('}', open);
+    if (close == std::string::npos) {
+      out += text.substr(at);
+      return out;
+    }
+    out += text.substr(at, open - at);
+    out += node(text.substr(open + 1, close - open - 1)).options().host;
+    at = close + 1;
+  }
 }
 
 std::string scenario_runner::state_of(const std::string& name,
@@ -161,6 +183,19 @@ void scenario_runner::register_verbs() {
   add_job_verbs();
   add_fault_verbs();
   add_expect_verbs();
+  interp_.add("require", "netns [\"WHY\"]",
+              "skip this file (saying WHY) unless the run places nodes in "
+              "network namespaces (--netns)",
+              [this](const std::vector<std::string>& a) -> caf::error {
+                if (a.empty() || a.size() > 2 || a[0] != "netns")
+                  return make_error(errc::invalid_argument,
+                                    "usage: require netns [\"WHY\"]");
+                if (net_ == nullptr)
+                  skip_reason_ = "needs --netns (as root)"
+                                 + (a.size() == 2 ? ": " + a[1]
+                                                  : std::string{});
+                return caf::none;
+              });
   interp_.add("sleep", "DURATION", "wait, e.g. sleep 200ms",
               [](const std::vector<std::string>& a) -> caf::error {
                 if (a.size() != 1)
@@ -221,6 +256,8 @@ std::string scenario_runner::run_file(const std::string& path) {
     }
     if (err)
       return report(where + " `" + line + "`", error_text(err));
+    if (!skip_reason_.empty())
+      return "";
     std::lock_guard<std::mutex> guard{trigger_mtx_};
     if (!trigger_errors_.empty())
       return report(where, trigger_errors_.front());

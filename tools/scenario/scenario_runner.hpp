@@ -16,6 +16,7 @@
 #include "messages/migration.hpp"
 #include "tools/cli/cli_context.hpp"
 #include "tools/harness/cluster.hpp"
+#include "tools/harness/netns.hpp"
 #include "tools/lang/interpreter.hpp"
 #include "tools/scenario/link_proxy.hpp"
 
@@ -35,18 +36,26 @@ struct job_run {
 };
 
 /// Runs one scenario file: a fresh cluster of real ferryd processes on
-/// loopback, driven by the scenario language (docs/scenarios.md).
+/// loopback, or each in its own network namespace of `net`, driven by the
+/// scenario language (docs/scenarios.md).
 class scenario_runner {
 public:
   /// `sys` must have ferry's message types and a TLS layer for `client_pki`.
+  /// `net` (may be null: loopback and link proxies) places the nodes.
   scenario_runner(caf::actor_system& sys, harness::cluster& cl,
-                  tls_settings client_tls, std::ostream& log, bool verbose);
+                  tls_settings client_tls, std::ostream& log, bool verbose,
+                  harness::netns_network* net = nullptr);
   ~scenario_runner();
 
-  /// Runs every line; stops at the first failure. Returns "" on success,
-  /// else a report: the failing line, the reason, each node's log tail and
-  /// the last progress of every job.
+  /// Runs every line; stops at the first failure. Returns "" on success
+  /// (or when the file was skipped, see skipped()), else a report: the
+  /// failing line, the reason, each node's log tail and the last progress
+  /// of every job.
   std::string run_file(const std::string& path);
+  /// Why the file was skipped (a `require` it does not meet), or "".
+  const std::string& skipped() const {
+    return skip_reason_;
+  }
 
 private:
   void register_verbs();
@@ -66,6 +75,13 @@ private:
                     bool json = false);
   std::string uri_for(const std::string& from, const std::string& to,
                       bool direct);
+  /// Replaces `{NODE}` in `text` with NODE's address.
+  std::string expand_addresses(const std::string& text);
+  /// Cuts, restores or delays the link between two nodes: netns rules, or
+  /// the link proxies on loopback. Returns "" or the reason.
+  std::string link_fault(const std::string& kind, const std::string& a,
+                         const std::string& b,
+                         std::chrono::milliseconds delay = {});
   link_proxy& link(const std::string& from, const std::string& to,
                    bool hypervisor);
   /// State of `dom` on `node`: running, paused, shut off, absent, or down.
@@ -80,10 +96,13 @@ private:
   tls_settings tls_;
   std::ostream& log_;
   bool verbose_;
+  harness::netns_network* net_;
+  std::string skip_reason_;
   lang::interpreter interp_;
   std::map<std::string, std::unique_ptr<cli::context>> ctx_;
   std::map<std::string, std::unique_ptr<job_run>> jobs_;
   std::map<std::string, std::string> saved_;
+  std::mutex links_mtx_; ///< links_ grows while triggers look it up
   std::map<std::string, std::unique_ptr<link_proxy>> links_;
   std::vector<std::thread> triggers_;
   std::mutex trigger_mtx_;
