@@ -89,6 +89,8 @@ struct identity::impl {
   x509_ptr cert;
   pkey_ptr key;
   std::unique_ptr<X509_STORE, store_deleter> store;
+  std::string name;
+  std::string cert_pem;
 
   caf::expected<std::string> verify_chain(X509* peer) const {
     std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> ctx{
@@ -109,12 +111,32 @@ struct identity::impl {
   }
 };
 
-identity::identity(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+identity::identity(std::shared_ptr<const impl> p) : impl_(std::move(p)) {
 }
 
 identity::~identity() = default;
 
-caf::expected<identity_ptr> identity::load(const tls_settings& tls) {
+std::shared_ptr<const identity::impl> identity::current() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return impl_;
+}
+
+void identity::adopt(const identity& fresh) {
+  auto next = fresh.current();
+  std::lock_guard<std::mutex> guard{mtx_};
+  impl_ = std::move(next);
+}
+
+std::string identity::name() const {
+  return current()->name;
+}
+
+std::string identity::cert_pem() const {
+  return current()->cert_pem;
+}
+
+caf::expected<std::shared_ptr<identity>>
+identity::load(const tls_settings& tls) {
   if (auto err = tls.check_complete())
     return err;
   auto cert_pem = files::read(tls.cert, 1 << 20);
@@ -161,28 +183,28 @@ caf::expected<identity_ptr> identity::load(const tls_settings& tls) {
   if (!own)
     return config_error(tls.cert + " is not valid under CA " + tls.ca + ": "
                         + error_text(own.error()));
-  std::shared_ptr<identity> out{new identity(std::move(p))};
-  out->name_ = *own;
-  out->cert_pem_ = *cert_pem;
-  return identity_ptr{std::move(out)};
+  p->name = *own;
+  p->cert_pem = *cert_pem;
+  return std::shared_ptr<identity>{new identity(std::move(p))};
 }
 
 long long identity::seconds_left() const {
   int days = 0;
   int secs = 0;
   if (ASN1_TIME_diff(&days, &secs, nullptr,
-                     X509_get0_notAfter(impl_->cert.get()))
+                     X509_get0_notAfter(current()->cert.get()))
       != 1)
     return 0;
   return static_cast<long long>(days) * 86400 + secs;
 }
 
 std::string identity::sign(const std::string& data) const {
+  auto creds = current();
   std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
   size_t len = 0;
   if (!ctx
       || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
-                            impl_->key.get())
+                            creds->key.get())
            != 1
       || EVP_DigestSign(ctx.get(), nullptr, &len,
                         reinterpret_cast<const unsigned char*>(data.data()),
@@ -208,7 +230,7 @@ identity::verify_cert(const std::string& cert_pem) const {
     ERR_clear_error();
     return make_error(errc::auth_failed, "peer certificate is not PEM");
   }
-  return impl_->verify_chain(peer.get());
+  return current()->verify_chain(peer.get());
 }
 
 caf::expected<std::string> identity::verify(const std::string& cert_pem,

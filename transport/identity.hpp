@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <caf/expected.hpp>
@@ -9,7 +10,8 @@
 
 namespace ferry {
 
-/// This process's certificate, private key and CA, loaded once at start.
+/// This process's certificate, private key and CA, loaded at start and
+/// again on SIGHUP (`adopt`).
 ///
 /// The TLS transport (transport/tls/) checks that a peer's certificate comes
 /// from the CA, but BASP tells actors nothing about who the peer is. So
@@ -20,18 +22,19 @@ class identity {
 public:
   /// Loads and checks the files: readable, PEM, key matches certificate,
   /// certificate currently valid and issued by the CA. Errors name the file.
-  static caf::expected<std::shared_ptr<const identity>>
-  load(const tls_settings& tls);
+  static caf::expected<std::shared_ptr<identity>> load(const tls_settings& tls);
 
   ~identity();
 
+  /// Takes over the credentials of `fresh` (a certificate rotation, on
+  /// SIGHUP): every later proof, check and name uses them. Callers that
+  /// read several of them in a row may straddle the swap once; the handshake
+  /// that does then fails and the peer retries.
+  void adopt(const identity& fresh);
+
   /// Common name of our certificate.
-  const std::string& name() const {
-    return name_;
-  }
-  const std::string& cert_pem() const {
-    return cert_pem_;
-  }
+  std::string name() const;
+  std::string cert_pem() const;
   /// Seconds until our certificate expires (negative once expired).
   long long seconds_left() const;
 
@@ -50,10 +53,11 @@ public:
   struct impl;
 
 private:
-  explicit identity(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
-  std::string name_;
-  std::string cert_pem_;
+  explicit identity(std::shared_ptr<const impl> p);
+  std::shared_ptr<const impl> current() const;
+
+  mutable std::mutex mtx_;
+  std::shared_ptr<const impl> impl_; ///< Guarded by mtx_.
 };
 
 using identity_ptr = std::shared_ptr<const identity>;

@@ -9,7 +9,10 @@
 #include <string>
 #include <thread>
 
+#include <csignal>
+
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,12 +70,17 @@ int raw_connection(harness::node& n, const std::string& bytes) {
   return fd;
 }
 
+/// What a hand-made TLS handshake with an agent found.
+struct probe_result {
+  bool accepted = false;       ///< The connection lived past the handshake.
+  std::string server_cert_pem; ///< The certificate the agent presented.
+};
+
 /// Runs a TLS client handshake by hand with `cred` (issued by any CA),
-/// trusting `trusted_ca_pem` for the agent. Returns true if the agent lets
-/// the connection live past the handshake (it answers nothing then, so a
-/// read that times out counts as accepted).
-bool agent_accepts(harness::node& n, const pki::credential& cred,
-                   const std::string& trusted_ca_pem) {
+/// trusting `trusted_ca_pem` for the agent. The agent answers nothing after
+/// the handshake, so a read that times out counts as accepted.
+probe_result tls_probe(harness::node& n, const pki::credential& cred,
+                       const std::string& trusted_ca_pem) {
   std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx{SSL_CTX_new(TLS_method()),
                                                    SSL_CTX_free};
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
@@ -97,19 +105,43 @@ bool agent_accepts(harness::node& n, const pki::credential& cred,
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   SSL* ssl = SSL_new(ctx.get());
   SSL_set_fd(ssl, fd);
-  bool accepted = false;
+  probe_result out;
   if (SSL_connect(ssl) == 1) {
+    if (X509* peer = SSL_get1_peer_certificate(ssl)) {
+      BIO* bio = BIO_new(BIO_s_mem());
+      PEM_write_bio_X509(bio, peer);
+      char* data = nullptr;
+      auto len = BIO_get_mem_data(bio, &data);
+      out.server_cert_pem.assign(data, static_cast<size_t>(len));
+      BIO_free(bio);
+      X509_free(peer);
+    }
     // TLS 1.3: the server checks our certificate after we finished.
     char buf[64];
     int rc = SSL_read(ssl, buf, sizeof(buf));
-    accepted = rc > 0
-               || (SSL_get_error(ssl, rc) == SSL_ERROR_SYSCALL
-                   && (errno == EAGAIN || errno == EWOULDBLOCK));
+    out.accepted = rc > 0
+                   || (SSL_get_error(ssl, rc) == SSL_ERROR_SYSCALL
+                       && (errno == EAGAIN || errno == EWOULDBLOCK));
   }
   ERR_clear_error();
   SSL_free(ssl);
   ::close(fd);
-  return accepted;
+  return out;
+}
+
+bool agent_accepts(harness::node& n, const pki::credential& cred,
+                   const std::string& trusted_ca_pem) {
+  return tls_probe(n, cred, trusted_ca_pem).accepted;
+}
+
+/// Waits up to 5 s for `text` in the node's log.
+bool log_shows(harness::node& n, const std::string& text) {
+  for (int i = 0; i < 100; ++i) {
+    if (n.log().find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
 }
 
 } // namespace
@@ -182,4 +214,39 @@ TEST_F(tls_transport, only_certificates_from_our_ca_get_past_the_handshake) {
   EXPECT_NE(log.find("the peer's certificate is not trusted"),
             std::string::npos)
     << a.log_tail();
+}
+
+TEST_F(tls_transport, sighup_rotates_the_certificate_and_bad_files_change_nothing) {
+  auto& a = start_node("a");
+  auto ca_pem = cl.ca().cert_pem;
+  auto probe_cred = pki::issue(cl.ca(), "admin");
+  auto before = tls_probe(a, probe_cred, ca_pem);
+  ASSERT_TRUE(before.accepted);
+  // The rotation: a new key and certificate for the same name, valid for
+  // three days (so the agent also warns that it expires soon).
+  auto rotated = pki::issue(cl.ca(), "agent-a", 3);
+  ASSERT_FALSE(files::write_atomic(a.options().cert, rotated.cert_pem));
+  ASSERT_FALSE(files::write_atomic(a.options().key, rotated.key_pem));
+  ::chmod(a.options().key.c_str(), 0600);
+  ASSERT_EQ(::kill(a.pid(), SIGHUP), 0);
+  ASSERT_TRUE(log_shows(a, "SIGHUP: reloaded identity 'agent-a'"))
+    << a.log_tail();
+  EXPECT_TRUE(log_shows(a, "expires in 7")) << a.log_tail(); // 71 or 72 h
+  auto after = tls_probe(a, probe_cred, ca_pem);
+  EXPECT_TRUE(after.accepted);
+  EXPECT_NE(after.server_cert_pem, before.server_cert_pem);
+  EXPECT_EQ(after.server_cert_pem, rotated.cert_pem)
+    << "new connections must get the rotated certificate";
+  // Identity proofs use the new key: a client session still works.
+  ok("a", {"list"});
+
+  // Broken files: the reload is refused, the agent goes on as it was.
+  ASSERT_FALSE(files::write_atomic(a.options().cert, "not a certificate"));
+  ASSERT_EQ(::kill(a.pid(), SIGHUP), 0);
+  ASSERT_TRUE(log_shows(a, "SIGHUP: keeping the current certificate"))
+    << a.log_tail();
+  EXPECT_EQ(tls_probe(a, probe_cred, ca_pem).server_cert_pem,
+            rotated.cert_pem);
+  ok("a", {"list"});
+  EXPECT_TRUE(a.running());
 }

@@ -45,6 +45,42 @@ void check_key_permissions(const std::string& path) {
                                         << "); chmod 600 it");
 }
 
+void warn_if_expiring(const identity& id, const std::string& cert) {
+  auto left = id.seconds_left();
+  if (left < 7 * 86400)
+    FERRY_WARN("ferryd", "certificate " << cert << " expires in "
+                                        << left / 3600 << " hours");
+}
+
+/// SIGHUP: re-reads the certificate, key and CA (a rotation) and uses them
+/// for new connections and identity proofs; established sessions keep
+/// theirs. Files that fail any start-up check change nothing.
+void reload_credentials(const agent_settings& s, identity* id,
+                        tls_layer* tls) {
+  if (id == nullptr || tls == nullptr) {
+    FERRY_INFO("ferryd", "SIGHUP: plain TCP, no certificates to reload");
+    return;
+  }
+  auto fresh = identity::load(s.tls);
+  caf::error err = fresh ? tls->reload() : fresh.error();
+  if (err) {
+    FERRY_ERROR("ferryd", "SIGHUP: keeping the current certificate: "
+                            << error_text(err));
+    return;
+  }
+  if ((*fresh)->name() != id->name())
+    FERRY_WARN("ferryd", "SIGHUP: the certificate's name changes from '"
+                           << id->name() << "' to '" << (*fresh)->name()
+                           << "'; peers' ACLs must know the new name");
+  id->adopt(**fresh);
+  check_key_permissions(s.tls.key);
+  warn_if_expiring(*id, s.tls.cert);
+  FERRY_INFO("ferryd", "SIGHUP: reloaded identity '"
+                         << id->name() << "' from " << s.tls.cert
+                         << " (expires in " << id->seconds_left() / 86400
+                         << " days)");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -72,17 +108,14 @@ int main(int argc, char** argv) {
     FERRY_WARN("ferryd", "fault injection is enabled: admins can make this "
                          "agent fail, crash or freeze on purpose");
   }
-  identity_ptr id;
+  std::shared_ptr<identity> id;
   if (!s.insecure_tcp) {
     auto loaded = identity::load(s.tls);
     if (!loaded)
       return fail(error_text(loaded.error()), 2);
     id = *loaded;
     check_key_permissions(s.tls.key);
-    auto left = id->seconds_left();
-    if (left < 7 * 86400)
-      FERRY_WARN("ferryd", "certificate " << s.tls.cert << " expires in "
-                                          << left / 3600 << " hours");
+    warn_if_expiring(*id, s.tls.cert);
     FERRY_INFO("ferryd", "identity '" << id->name() << "' from " << s.tls.cert);
   } else {
     FERRY_WARN("ferryd", "plain TCP (--insecure-tcp): no encryption and no "
@@ -94,6 +127,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -135,7 +169,9 @@ int main(int argc, char** argv) {
     timespec tick{0, 100 * 1000 * 1000};
     siginfo_t info{};
     int sig = sigtimedwait(&signals, &info, &tick);
-    if (sig > 0) {
+    if (sig == SIGHUP) {
+      reload_credentials(s, id.get(), tls.get());
+    } else if (sig > 0) {
       FERRY_INFO("ferryd", "received " << (sig == SIGTERM ? "SIGTERM"
                                                           : "SIGINT")
                                        << ", shutting down");
