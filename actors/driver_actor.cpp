@@ -116,12 +116,16 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
         w.erase(i);
     },
     [drv_ref](const drv_begin& req) -> caf::result<begin_result> {
+      // --tls and --secure refuse before the domain is locked.
+      auto path = drv_ref->check_data_path(req.flags, req.agents_tls);
+      if (!path)
+        return path.error();
       auto res = drv_ref->migrate_begin(req.domain, req.job_id, req.dname,
                                         req.dest_uri, req.undefine_source);
       if (!res)
         return res.error();
       return begin_result{to_xml(res->def), res->was_running, res->persistent,
-                          res->def.memory_bytes};
+                          res->def.memory_bytes, path->native_tls, path->hint};
     },
     [drv_ref](const drv_start& req) -> caf::result<bool> {
       if (auto err = drv_ref->migrate_start(req.domain, req.target))
@@ -150,13 +154,23 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
       return true;
     },
     [drv_ref](const drv_prepare& req) -> caf::result<incoming_endpoint> {
-      auto def = parse_domain_xml(req.xml);
-      if (!def) {
+      auto refuse = [&req](caf::error err) {
         if (req.spec.fd >= 0)
           ::close(req.spec.fd);
-        return def.error();
-      }
-      return drv_ref->migrate_prepare(req.job_id, std::move(*def), req.spec);
+        return err;
+      };
+      // The destination checks its own side of the data path too: nothing
+      // is created here for a migration --secure or --tls would refuse.
+      auto path = drv_ref->check_data_path(req.flags, req.agents_tls);
+      if (!path)
+        return refuse(path.error());
+      auto def = parse_domain_xml(req.xml);
+      if (!def)
+        return refuse(def.error());
+      auto spec = req.spec;
+      if (spec.how == incoming_spec::kind::native)
+        spec.tls = path->native_tls;
+      return drv_ref->migrate_prepare(req.job_id, std::move(*def), spec);
     },
     [drv_ref](const drv_journal_phase& req) -> caf::result<bool> {
       if (auto err = drv_ref->journal_phase(req.job_id, req.phase))

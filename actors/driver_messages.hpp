@@ -20,12 +20,14 @@ struct drv_begin {
   std::string dname;
   std::string dest_uri;        ///< Journaled: where to ask after a crash.
   bool undefine_source = false;
+  migration_flags flags;       ///< For the data path check (--tls, --secure).
+  bool agents_tls = true;      ///< This agent's links use TLS.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drv_begin& x) {
   return f(caf::meta::type_name("ferry.drv_begin"), x.job_id, x.domain,
-           x.dname, x.dest_uri, x.undefine_source);
+           x.dname, x.dest_uri, x.undefine_source, x.flags, x.agents_tls);
 }
 
 /// -> bool. Records a job's phase change in the journal (blocking I/O,
@@ -56,12 +58,14 @@ struct begin_result {
   bool was_running = false;
   bool persistent = false;
   uint64_t memory_bytes = 0;
+  bool native_tls = false; ///< Our side of the native path can do TLS.
+  std::string tls_hint;    ///< Why it cannot (for --secure's error).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, begin_result& x) {
   return f(caf::meta::type_name("ferry.begin_result"), x.xml, x.was_running,
-           x.persistent, x.memory_bytes);
+           x.persistent, x.memory_bytes, x.native_tls, x.tls_hint);
 }
 
 /// -> bool
@@ -123,16 +127,20 @@ typename Inspector::result_type inspect(Inspector& f, drv_confirm& x) {
            x.outcome, x.undefine, x.was_running);
 }
 
-/// -> incoming_endpoint
+/// -> incoming_endpoint. The driver actor checks `flags` against the
+/// driver's data path first and sets `spec.tls` from it (native).
 struct drv_prepare {
   std::string job_id;
   std::string xml;
   incoming_spec spec;
+  migration_flags flags;
+  bool agents_tls = true; ///< This agent's links use TLS.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drv_prepare& x) {
-  return f(caf::meta::type_name("ferry.drv_prepare"), x.job_id, x.xml, x.spec);
+  return f(caf::meta::type_name("ferry.drv_prepare"), x.job_id, x.xml, x.spec,
+           x.flags, x.agents_tls);
 }
 
 /// -> int64_t (resume time, Unix ms, or 0)

@@ -187,11 +187,16 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
         return make_error(errc::invalid_argument,
                           "a managed migration is coordinated by the client; "
                           "send begin/prepare, or use --p2p");
-      data_path path;
-      path.agents_tls = !st.settings.insecure_tcp
-                        && req.flags.dest_uri.rfind("ferry+tls://", 0) == 0;
-      if (auto err = check_secure(req.flags, path))
-        return err;
+      if (req.flags.tunnelled) {
+        // The tunnel's hop is the link to the destination agent; the
+        // hypervisor hops of the other processes are the driver's to
+        // judge, in begin (driver::check_data_path).
+        data_path path;
+        path.agents_tls = !st.settings.insecure_tcp
+                          && req.flags.dest_uri.rfind("ferry+tls://", 0) == 0;
+        if (auto err = check_secure(req.flags, path))
+          return err;
+      }
       auto ctx = context_for(self, req.driver);
       if (!ctx)
         return ctx.error();

@@ -220,13 +220,16 @@ caf::behavior migration_destination(
       auto rp = self->make_response_promise<prepare_cookie>();
       self
         ->request(st.ctx.driver, st.ctx.driver_timeout,
-                  drv_prepare{st.job_id, req.xml, spec})
+                  drv_prepare{st.job_id, req.xml, spec, st.flags,
+                              st.ctx.agents_tls})
         .then(
           [self, rp, cookie](incoming_endpoint& ep) mutable {
             auto& st = self->state;
             st.phase = mig_phase::prepare;
             cookie.data_port = ep.port;
             cookie.token = ep.token;
+            cookie.data_tls = ep.tls;
+            cookie.data_tls_name = ep.tls_name;
             if (st.coordinator)
               self->monitor(st.coordinator);
             caf::anon_send(st.ctx.driver,

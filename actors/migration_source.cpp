@@ -382,9 +382,24 @@ caf::expected<migration_target> make_target(self_ptr self,
     t.fd = theirs;
     return t;
   }
+  // The destination's listener decides (prepare): TLS only, or plain. Both
+  // ends must be TLS for --secure; --tls refuses a plain listener too.
+  data_path path;
+  path.agents_tls = st.ctx.agents_tls;
+  path.native_tls = st.native_tls && cookie.data_tls;
+  path.hint = !cookie.data_tls ? "the destination hypervisor listens "
+                                 "without TLS"
+                               : st.tls_hint;
+  if (auto err = check_secure(f, path))
+    return err;
+  if (f.tls && !cookie.data_tls)
+    return make_error(errc::not_secure,
+                      "--tls: the destination hypervisor listens without TLS");
   t.how = migration_target::kind::native;
   t.address = {cookie.data_host, cookie.data_port};
   t.token = cookie.token;
+  t.tls = cookie.data_tls;
+  t.tls_name = cookie.data_tls_name;
   return t;
 }
 
@@ -530,7 +545,10 @@ caf::behavior begun(self_ptr self) {
              st.perform_pending = true;
              st.perform_rp = self->make_response_promise<job_stats>();
              FERRY_INFO("source", "job " << st.job_id << ": perform ("
-                                         << mode_of(st.flags) << ")");
+                                         << mode_of(st.flags)
+                                         << (target->tls ? ", data over TLS"
+                                                         : "")
+                                         << ")");
              self->become(performing(self));
              self
                ->request(st.ctx.driver, st.ctx.driver_timeout,
@@ -620,12 +638,15 @@ caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
       self
         ->request(st.ctx.driver, st.ctx.driver_timeout,
                   drv_begin{req.job_id, req.domain, req.flags.dname,
-                            req.flags.dest_uri, req.flags.undefine_source})
+                            req.flags.dest_uri, req.flags.undefine_source,
+                            req.flags, st.ctx.agents_tls})
         .then(
           [self, rp](begin_result& br) mutable {
             auto& st = self->state;
             st.was_running = br.was_running;
             st.dest_xml = br.xml;
+            st.native_tls = br.native_tls;
+            st.tls_hint = br.tls_hint;
             st.phase = mig_phase::begin;
             st.stats.data_total = br.memory_bytes;
             caf::anon_send(st.ctx.driver,

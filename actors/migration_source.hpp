@@ -37,6 +37,8 @@ struct source_job_state {
   std::string domain;
   migration_flags flags;
   std::string dest_xml; ///< Definition for the destination (from begin).
+  bool native_tls = false; ///< Our hypervisor can send natively over TLS.
+  std::string tls_hint;    ///< Why not (for --secure's error).
   caf::actor coordinator;
   caf::actor pump;
   std::shared_ptr<pump_shared> pump_stats;

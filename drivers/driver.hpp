@@ -14,6 +14,7 @@
 #include "drivers/migration_spec.hpp"
 #include "messages/domain.hpp"
 #include "messages/migration.hpp"
+#include "messages/migration_rules.hpp"
 
 namespace ferry {
 
@@ -88,6 +89,21 @@ public:
 
   /// Applies a hypervisor event (called on the driver actor's thread).
   virtual void handle_event(const driver_event& ev);
+
+  // -- migration, data path security (--tls, --secure) -------------------------
+
+  /// What this driver's data connections will be for a migration with
+  /// `flags`: whether the native and the direct hypervisor-to-hypervisor
+  /// connections are TLS, and a hint for a plain one. Refuses `--tls` when
+  /// the driver cannot honour it. The default: plain, `--tls` refused.
+  virtual caf::expected<data_path>
+  data_path_for(const migration_flags& flags) const;
+
+  /// `data_path_for` plus the agents' link, then `check_secure`: the one
+  /// check begin (source) and prepare (destination) run before anything
+  /// is locked or created.
+  caf::expected<data_path> check_data_path(const migration_flags& flags,
+                                           bool agents_tls) const;
 
   // -- migration, source side (libvirt's begin/perform/confirm) ---------------
 

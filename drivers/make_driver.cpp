@@ -16,6 +16,8 @@ caf::expected<driver_ptr> make_driver(const std::string& name,
     if (cfg.listen.port == 0 && settings.listen.port < 65535)
       cfg.listen.port = static_cast<uint16_t>(settings.listen.port + 1);
     cfg.secret_file = settings.testhv.secret_file;
+    if (!settings.insecure_tcp)
+      cfg.tls = settings.tls;
     cfg.log_level = settings.log_level;
     return driver_ptr{new test_driver(std::move(ctx), std::move(cfg))};
   }

@@ -32,6 +32,8 @@ struct migration_target {
   kind how = kind::native;
   host_port address;     ///< native: destination listener; direct: testhv.
   std::string token;     ///< native: the listener's secret.
+  bool tls = false;      ///< native: connect with mutual TLS (prepare said so).
+  std::string tls_name;  ///< native + tls: the destination certificate's name.
   int fd = -1;           ///< fd: our end of a socketpair (driver takes it).
   std::string dest_xml;  ///< direct: definition for the destination.
   bool suspend = false;  ///< direct: leave paused on the destination.
@@ -42,7 +44,8 @@ struct migration_target {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, migration_target& x) {
   return f(caf::meta::type_name("ferry.migration_target"), x.how, x.address,
-           x.token, x.fd, x.dest_xml, x.suspend, x.persistent, x.params);
+           x.token, x.tls, x.tls_name, x.fd, x.dest_xml, x.suspend,
+           x.persistent, x.params);
 }
 
 /// How the destination receives (prepare).
@@ -51,24 +54,28 @@ struct incoming_spec {
   kind how = kind::native;
   std::string listen_host; ///< native: address to listen on.
   uint16_t listen_port = 0; ///< native: 0 = any free port.
+  bool tls = false;        ///< native: listen for mutual TLS only.
   int fd = -1;             ///< fd: hypervisor's end (driver takes it).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incoming_spec& x) {
   return f(caf::meta::type_name("ferry.incoming_spec"), x.how, x.listen_host,
-           x.listen_port, x.fd);
+           x.listen_port, x.tls, x.fd);
 }
 
 /// Where prepare's listener waits.
 struct incoming_endpoint {
   uint16_t port = 0;
   std::string token;
+  bool tls = false;     ///< The listener speaks mutual TLS only.
+  std::string tls_name; ///< With tls: the name in our certificate.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incoming_endpoint& x) {
-  return f(caf::meta::type_name("ferry.incoming_endpoint"), x.port, x.token);
+  return f(caf::meta::type_name("ferry.incoming_endpoint"), x.port, x.token,
+           x.tls, x.tls_name);
 }
 
 /// What begin learned about the domain.

@@ -28,6 +28,11 @@ struct migration_flags {
   bool suspend = false;
   bool auto_converge = false;
   bool secure = false;
+  /// Encrypt the hypervisors' own data connection (native and direct):
+  /// QEMU's `tls-creds-x509`, the test hypervisor's mutual TLS. Refused
+  /// when the driver cannot, and with --tunnelled (libvirt's
+  /// VIR_MIGRATE_TLS).
+  bool tls = false;
   std::string dname;              ///< New name on the destination.
   uint64_t bandwidth_mibps = 0;   ///< 0 = unlimited.
   uint32_t timeout_s = 0;         ///< Pause a live guest after this long.
@@ -39,8 +44,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, migration_flags& x) {
   return f(caf::meta::type_name("ferry.migration_flags"), x.dest_uri,
            x.migrate_uri, x.live, x.p2p, x.tunnelled, x.direct, x.persistent,
-           x.undefine_source, x.suspend, x.auto_converge, x.secure, x.dname,
-           x.bandwidth_mibps, x.timeout_s, x.max_downtime_ms,
+           x.undefine_source, x.suspend, x.auto_converge, x.secure, x.tls,
+           x.dname, x.bandwidth_mibps, x.timeout_s, x.max_downtime_ms,
            x.progress_timeout_ms);
 }
 
@@ -200,13 +205,17 @@ struct prepare_cookie {
   uint16_t data_port = 0;
   std::string token;     ///< Native: the listener's one-time secret.
   caf::actor dest_pump;  ///< Tunnelled: the destination's stream pump.
-  bool data_tls = false; ///< Native path wrapped in TLS.
+  bool data_tls = false; ///< Native: the listener speaks (mutual) TLS only.
+  /// Native with TLS: the name the destination's certificate carries, for
+  /// a hypervisor that checks it (QEMU's `tls-hostname`).
+  std::string data_tls_name;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prepare_cookie& x) {
   return f(caf::meta::type_name("ferry.prepare_cookie"), x.dest_job,
-           x.data_host, x.data_port, x.token, x.dest_pump, x.data_tls);
+           x.data_host, x.data_port, x.token, x.dest_pump, x.data_tls,
+           x.data_tls_name);
 }
 
 /// perform (source): send memory, pause, send the rest. Answered when the

@@ -43,6 +43,10 @@ caf::error validate_flags(const migration_flags& f) {
   if (f.tunnelled && !f.migrate_uri.empty())
     return bad("a migration URI cannot be used with --tunnelled: the data "
                "goes through the agents");
+  if (f.tls && f.tunnelled)
+    return bad("--tls encrypts the hypervisors' own connection, which "
+               "--tunnelled does not use (the agents' TLS link carries the "
+               "data): drop one of them");
   if (f.direct && (f.p2p || f.tunnelled))
     return bad("--direct excludes --p2p and --tunnelled: the hypervisor "
                "itself manages a direct migration");
@@ -74,24 +78,27 @@ caf::error validate_flags(const migration_flags& f) {
 caf::error check_secure(const migration_flags& f, const data_path& path) {
   if (!f.secure)
     return caf::none;
-  auto refuse = [](const std::string& hop) {
+  auto refuse = [&path](const std::string& hop, bool hypervisor) {
+    auto why = hypervisor && !path.hint.empty() ? " (" + path.hint + ")"
+                                                : std::string{};
     return make_error(errc::not_secure,
                       "--secure: refusing to migrate because the " + hop
-                        + " is not encrypted and authenticated");
+                        + " is not encrypted and authenticated" + why);
   };
   if (f.direct) {
     if (!path.hypervisor_direct_tls)
-      return refuse("hypervisor-to-hypervisor channel of direct migration");
+      return refuse("hypervisor-to-hypervisor channel of direct migration",
+                    true);
     return caf::none;
   }
   if (f.tunnelled) {
     if (!path.agents_tls)
-      return refuse("agent-to-agent link (plain TCP) carrying the tunnel");
+      return refuse("agent-to-agent link (plain TCP) carrying the tunnel",
+                    false);
     return caf::none;
   }
   if (!path.native_tls)
-    return refuse("native hypervisor-to-hypervisor data path (plain TCP; use "
-                  "--p2p --tunnelled over ferry+tls)");
+    return refuse("native hypervisor-to-hypervisor data path", true);
   return caf::none;
 }
 

@@ -54,6 +54,9 @@ caf::error test_driver::spawn_hypervisor() {
     req.argv.push_back("--secret-file");
     req.argv.push_back(cfg_.secret_file);
   }
+  if (cfg_.tls.complete())
+    req.argv.insert(req.argv.end(), {"--tls-cert", cfg_.tls.cert, "--tls-key",
+                                     cfg_.tls.key, "--tls-ca", cfg_.tls.ca});
   req.fds = {{sv[1], 3}};
   std::string err;
   pid_ = process::spawn(req, err);
@@ -81,8 +84,10 @@ caf::error test_driver::spawn_hypervisor() {
   }
   qmp_ = std::move(*client);
   uri_ = "testhv://" + qmp_->greeting().value("listen", std::string{});
-  FERRY_INFO("test", "hypervisor ferry-testhv (pid " << pid_ << ") at "
-                                                      << uri_);
+  tls_ = qmp_->greeting().value("tls", false);
+  FERRY_INFO("test", "hypervisor ferry-testhv (pid "
+                       << pid_ << ") at " << uri_
+                       << (tls_ ? ", data over mutual TLS" : ", data in plain TCP"));
   return caf::none;
 }
 
@@ -100,6 +105,21 @@ void test_driver::do_close() {
     }
     pid_ = -1;
   }
+}
+
+caf::expected<data_path>
+test_driver::data_path_for(const migration_flags& flags) const {
+  if (flags.tls && !tls_)
+    return make_error(errc::not_secure,
+                      "--tls: this agent's test hypervisor has no TLS "
+                      "certificates (the agent runs with --insecure-tcp)");
+  data_path out;
+  out.native_tls = tls_;
+  out.hypervisor_direct_tls = tls_;
+  if (!tls_)
+    out.hint = "the test hypervisors speak plain TCP when their agents run "
+               "with --insecure-tcp";
+  return out;
 }
 
 caf::error test_driver::call(const std::string& cmd,
@@ -220,6 +240,7 @@ caf::error test_driver::do_migrate_start(const domain_entry& dom,
     case migration_target::kind::native:
       args["uri"] = "tcp:" + t.address.to_string();
       args["token"] = t.token;
+      args["tls"] = t.tls;
       res = call_json("migrate", args);
       break;
     case migration_target::kind::fd:
@@ -308,11 +329,13 @@ test_driver::do_migrate_prepare(const domain_entry& dom,
     args["uri"] = "tcp:" + spec.listen_host + ":"
                   + std::to_string(spec.listen_port);
     args["token"] = out.token;
+    args["tls"] = spec.tls;
   }
   auto res = call_json("migrate-incoming", args);
   if (!res)
     return undo(res.error());
   out.port = res->value("port", uint16_t{0});
+  out.tls = res->value("tls", false);
   return out;
 }
 

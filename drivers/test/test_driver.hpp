@@ -7,6 +7,7 @@
 
 #include "drivers/driver.hpp"
 #include "drivers/qmp/qmp_client.hpp"
+#include "transport/tls_settings.hpp"
 #include "transport/uri.hpp"
 
 namespace ferry {
@@ -16,6 +17,9 @@ struct test_driver_config {
   std::string binary;      ///< ferry-testhv; empty = next to this program.
   host_port listen;        ///< Direct-migration port of the daemon.
   std::string secret_file; ///< Shared secret for direct migration.
+  /// The agent's certificate, key and CA: the hypervisor's data
+  /// connections use mutual TLS with them. Empty on --insecure-tcp.
+  tls_settings tls;
   std::string log_level = "info";
 };
 
@@ -36,6 +40,11 @@ public:
     return uri_;
   }
   void handle_event(const driver_event& ev) override;
+
+  /// Native and direct data connections are TLS exactly when the running
+  /// hypervisor said so in its greeting (it has the agent's certificates).
+  caf::expected<data_path>
+  data_path_for(const migration_flags& flags) const override;
 
   /// The QMP connection to the hypervisor (for migration operations).
   qmp::client* hypervisor() {
@@ -80,6 +89,7 @@ private:
   pid_t pid_ = -1;
   std::unique_ptr<qmp::client> qmp_;
   std::string uri_;
+  bool tls_ = false; ///< The hypervisor's greeting: data over mutual TLS.
   bool closing_ = false;
 };
 

@@ -126,8 +126,9 @@ TEST_F(migration, flag_rules_are_enforced_before_anything_moves) {
         "--direct needs a hypervisor URI");
   fails("a", {"migrate", "rules", cl.at("b").hypervisor_uri()},
         "add --direct");
-  fails("a", {"migrate", "--secure", "rules", cl.at("b").uri()},
-        "--secure: refusing");
+  fails("a", {"migrate", "--tls", "--p2p", "--tunnelled", "rules",
+              cl.at("b").uri()},
+        "--tls encrypts the hypervisors' own connection");
   fails("a", {"migrate", "--dname", "bad name", "rules", cl.at("b").uri()},
         "--dname");
   fails("a", {"migrate", "nope", cl.at("b").uri()}, "not found");

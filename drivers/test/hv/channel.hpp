@@ -57,7 +57,9 @@ public:
     timeout_ms_ = ms;
   }
 
-private:
+protected:
+  /// Waits until `events` (POLLIN/POLLOUT) or the timeout, in slices so
+  /// an abort is noticed; false with `error_` set.
   bool wait(short events);
 
   int fd_;

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include "drivers/test/hv/stream_format.hpp"
+#include "drivers/test/hv/command_args.hpp"
+#include "drivers/test/hv/hypervisor_slot.hpp"
+#include "drivers/test/hv/tls_channel.hpp"
 #include "messages/error.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
@@ -12,49 +15,12 @@
 
 namespace ferry::testhv {
 
+using namespace detail;
+
 namespace {
 
-constexpr const char* direct_context = "ferry-testhv-direct:";
-constexpr int connect_timeout_ms = 5000;
-constexpr int handshake_timeout_ms = 10000;
 constexpr int incoming_accept_timeout_ms = 120000;
 constexpr size_t token_size = 64; // hex of 32 random bytes
-
-[[noreturn]] void fail(std::string cls, std::string desc) {
-  throw command_error{std::move(cls), std::move(desc)};
-}
-
-std::string str_arg(const json& args, const char* key) {
-  auto i = args.find(key);
-  if (i == args.end() || !i->is_string())
-    fail("GenericError", std::string{"missing string argument '"} + key + "'");
-  return i->get<std::string>();
-}
-
-bool bool_arg(const json& args, const char* key, bool fallback) {
-  auto i = args.find(key);
-  return i != args.end() && i->is_boolean() ? i->get<bool>() : fallback;
-}
-
-/// Splits `tcp:HOST:PORT` / `fd:NAME`.
-std::pair<std::string, std::string> split_uri(const std::string& uri) {
-  auto colon = uri.find(':');
-  if (colon == std::string::npos)
-    fail("GenericError", "invalid migration URI '" + uri + "'");
-  return {uri.substr(0, colon), uri.substr(colon + 1)};
-}
-
-host_port tcp_address(const std::string& rest) {
-  auto hp = parse_host_port(rest);
-  if (!hp) {
-    // Port 0 is valid here: "any free port".
-    auto colon = rest.rfind(':');
-    if (colon != std::string::npos && rest.substr(colon + 1) == "0")
-      return host_port{rest.substr(0, colon), 0};
-    fail("GenericError", "invalid address '" + rest + "'");
-  }
-  return *hp;
-}
 
 } // namespace
 
@@ -91,41 +57,11 @@ json stats_to_json(const mig_stats& s) {
   };
 }
 
-// -- slot ---------------------------------------------------------------------
-
-/// One guest and whatever migration involves it.
-struct hypervisor::slot {
-  guest_ptr g;
-  std::unique_ptr<outgoing_migration> out;
-  std::unique_ptr<incoming_migration> in;
-  int listen_fd = -1;
-  std::atomic<bool> accept_cancel{false};
-  std::thread acceptor;
-
-  ~slot() {
-    accept_cancel = true;
-    if (acceptor.joinable())
-      acceptor.join();
-    if (listen_fd >= 0)
-      ::close(listen_fd);
-    out.reset();
-    in.reset();
-  }
-
-  bool migrating() const {
-    return (out && !out->finished()) || (in && !in->finished())
-           || (acceptor.joinable() && !in_started());
-  }
-
-  bool in_started() const {
-    return in && in->status() != mig_status::none;
-  }
-};
-
 // -- hypervisor ---------------------------------------------------------------
 
-hypervisor::hypervisor(std::string secret, event_sink sink)
-  : secret_(std::move(secret)), sink_(std::move(sink)) {
+hypervisor::hypervisor(std::string secret,
+                       std::shared_ptr<const tls_context> tls, event_sink sink)
+  : secret_(std::move(secret)), tls_(std::move(tls)), sink_(std::move(sink)) {
 }
 
 hypervisor::~hypervisor() {
@@ -365,13 +301,18 @@ json hypervisor::migrate_incoming(const json& args) {
   auto token = str_arg(args, "token");
   if (token.size() != token_size)
     fail("GenericError", "the migration token must be 64 hex digits");
+  bool use_tls = bool_arg(args, "tls", tls_ != nullptr);
+  if (use_tls && !tls_)
+    fail("GenericError", "this test hypervisor has no TLS certificates (its "
+                         "agent runs with --insecure-tcp)");
+  auto tls = use_tls ? tls_ : nullptr;
   std::string err;
   uint16_t port = 0;
   s->listen_fd = net::tcp_listen(tcp_address(rest), &port, err);
   if (s->listen_fd < 0)
     fail("GenericError", err);
   auto* raw = s.get();
-  s->acceptor = std::thread{[raw, token, io_timeout] {
+  s->acceptor = std::thread{[raw, token, io_timeout, tls] {
     // Accept until a connection presents the token; strangers are dropped.
     auto deadline = std::chrono::steady_clock::now()
                     + std::chrono::milliseconds{incoming_accept_timeout_ms};
@@ -380,7 +321,13 @@ json hypervisor::migrate_incoming(const json& args) {
       if (fd < 0)
         continue;
       net::tune_data_socket(fd);
-      auto ch = std::make_unique<fd_channel>(fd, handshake_timeout_ms);
+      std::string why;
+      auto ch = open_channel(fd, tls, true, handshake_timeout_ms,
+                        handshake_timeout_ms, why);
+      if (!ch) {
+        FERRY_WARN("testhv", "dropped a migration connection: " << why);
+        continue;
+      }
       std::string presented(token_size, '\0');
       if (ch->read_exact(presented.data(), presented.size())
           && crypto::equal_secret(presented, token)) {
@@ -391,7 +338,7 @@ json hypervisor::migrate_incoming(const json& args) {
       FERRY_WARN("testhv", "dropped a connection with a wrong migration token");
     }
   }};
-  return json{{"port", port}};
+  return json{{"port", port}, {"tls", use_tls}};
 }
 
 json hypervisor::migrate_out(const json& args) {
@@ -407,12 +354,23 @@ json hypervisor::migrate_out(const json& args) {
                                       static_cast<int>(params.io_timeout_ms));
   } else if (kind == "tcp") {
     auto token = str_arg(args, "token");
+    // The destination's listener decided in prepare; we follow it.
+    bool use_tls = bool_arg(args, "tls", false);
+    if (use_tls && !tls_)
+      fail("GenericError", "the destination hypervisor listens with TLS but "
+                           "this one has no certificates (its agent runs "
+                           "with --insecure-tcp)");
     std::string err;
     int fd = net::tcp_connect(tcp_address(rest), connect_timeout_ms, err);
     if (fd < 0)
       fail("GenericError", err);
     net::tune_data_socket(fd);
-    ch = std::make_unique<fd_channel>(fd, static_cast<int>(params.io_timeout_ms));
+    // Bounded below the agent's 10 s command timeout: this runs on the
+    // control thread.
+    ch = open_channel(fd, use_tls ? tls_ : nullptr, false, connect_timeout_ms,
+                 static_cast<int>(params.io_timeout_ms), err);
+    if (!ch)
+      fail("GenericError", "cannot open the migration channel: " + err);
     if (!ch->write_all(token.data(), token.size()))
       fail("GenericError", "cannot send the migration token: " + ch->error());
   } else {
@@ -423,149 +381,6 @@ json hypervisor::migrate_out(const json& args) {
                                                 migration_events(name, "out"));
   s->out->start(std::move(ch));
   return json::object();
-}
-
-json hypervisor::migrate_direct(const json& args) {
-  auto name = str_arg(args, "name");
-  auto s = must_find(name);
-  if (s->migrating())
-    fail("GenericError", "domain '" + name + "' is already migrating");
-  auto params = params_from_json(args);
-  auto target = parse_host_port(str_arg(args, "uri"));
-  if (!target)
-    fail("GenericError", error_text(target.error()));
-  std::string err;
-  int fd = net::tcp_connect(*target, connect_timeout_ms, err);
-  if (fd < 0)
-    fail("GenericError", "cannot reach the destination hypervisor: " + err);
-  net::tune_data_socket(fd);
-  auto ch = std::make_unique<fd_channel>(fd, handshake_timeout_ms);
-  char nonce[32];
-  if (!ch->read_exact(nonce, sizeof(nonce)))
-    fail("GenericError", "destination hypervisor handshake: " + ch->error());
-  auto mac = crypto::hmac_sha256(secret_, direct_context
-                                            + std::string(nonce, sizeof(nonce)));
-  char verdict = 0;
-  if (!ch->write_all(mac.data(), mac.size()) || !ch->read_exact(&verdict, 1)
-      || verdict != 'A')
-    fail("AuthenticationFailed",
-         "the destination hypervisor refused our shared secret");
-  auto offer = json{{"xml", str_arg(args, "xml")},
-                    {"suspend", bool_arg(args, "suspend", false)},
-                    {"persistent", bool_arg(args, "persistent", false)}}
-                 .dump();
-  char len[4];
-  stream::put_u32(len, static_cast<uint32_t>(offer.size()));
-  if (!ch->write_all(len, 4) || !ch->write_all(offer.data(), offer.size())
-      || !ch->read_exact(len, 4))
-    fail("GenericError", "destination hypervisor handshake: " + ch->error());
-  auto answer_len = stream::get_u32(len);
-  if (answer_len > 65536)
-    fail("GenericError", "destination hypervisor sent an oversized answer");
-  std::string answer(answer_len, '\0');
-  if (!ch->read_exact(answer.data(), answer.size()))
-    fail("GenericError", "destination hypervisor handshake: " + ch->error());
-  auto reply = json::parse(answer, nullptr, false);
-  if (reply.is_discarded() || !reply.is_object())
-    fail("GenericError", "destination hypervisor sent garbage");
-  if (reply.contains("error"))
-    fail("GenericError", "destination hypervisor: "
-                           + reply["error"].get<std::string>());
-  ch->set_timeout_ms(static_cast<int>(params.io_timeout_ms));
-  s->in.reset();
-  s->out = std::make_unique<outgoing_migration>(s->g, params,
-                                                migration_events(name, "out"));
-  s->out->start(std::move(ch), true);
-  return json::object();
-}
-
-void hypervisor::serve_direct(int fd) {
-  auto ch = std::make_unique<fd_channel>(fd, handshake_timeout_ms);
-  auto nonce = crypto::random_bytes(32);
-  std::string mac(32, '\0');
-  if (!ch->write_all(nonce.data(), nonce.size())
-      || !ch->read_exact(mac.data(), mac.size()))
-    return;
-  auto expected = crypto::hmac_sha256(secret_, direct_context + nonce);
-  if (secret_.empty() || !crypto::equal_secret(mac, expected)) {
-    FERRY_WARN("testhv", "refused a direct migration: bad shared secret");
-    char no = 'N';
-    ch->write_all(&no, 1);
-    return;
-  }
-  char len[4];
-  char yes = 'A';
-  if (!ch->write_all(&yes, 1) || !ch->read_exact(len, 4))
-    return;
-  auto offer_len = stream::get_u32(len);
-  if (offer_len > 1024 * 1024)
-    return;
-  std::string offer(offer_len, '\0');
-  if (!ch->read_exact(offer.data(), offer.size()))
-    return;
-  auto answer = [&](const json& j) {
-    auto text = j.dump();
-    stream::put_u32(len, static_cast<uint32_t>(text.size()));
-    return ch->write_all(len, 4) && ch->write_all(text.data(), text.size());
-  };
-  auto req = json::parse(offer, nullptr, false);
-  if (req.is_discarded() || !req.is_object() || !req.contains("xml")
-      || !req["xml"].is_string()) {
-    answer({{"error", "malformed offer"}});
-    return;
-  }
-  auto xml = req["xml"].get<std::string>();
-  bool suspend = req.value("suspend", false);
-  bool persistent = req.value("persistent", false);
-  auto def = parse_domain_xml(xml);
-  if (!def) {
-    answer({{"error", error_text(def.error())}});
-    return;
-  }
-  auto s = std::make_shared<slot>();
-  try {
-    s->g = std::make_shared<guest>(*def, false);
-  } catch (const std::bad_alloc&) {
-    answer({{"error", "out of memory for guest RAM"}});
-    return;
-  }
-  s->in = std::make_unique<incoming_migration>(
-    s->g, migration_events(def->name, "in"));
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (!slots_.emplace(def->name, s).second) {
-      answer({{"error", "domain '" + def->name + "' is already active here"}});
-      return;
-    }
-  }
-  if (!answer({{"ok", true}})) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    slots_.erase(def->name);
-    return;
-  }
-  emit("DOMAIN_INCOMING", {{"name", def->name}, {"xml", xml},
-                           {"status", "active"}});
-  ch->set_timeout_ms(30000);
-  s->in->start(std::move(ch), true);
-  s->in->join();
-  auto st = s->in->stats();
-  if (st.status == mig_status::completed) {
-    if (!suspend)
-      s->g->resume();
-    emit("DOMAIN_INCOMING", {{"name", def->name}, {"xml", xml},
-                             {"status", "completed"},
-                             {"running", !suspend},
-                             {"persistent", persistent}});
-    return;
-  }
-  bool unknown = st.error.rfind("outcome unknown", 0) == 0;
-  if (!unknown) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    slots_.erase(def->name);
-  }
-  emit("DOMAIN_INCOMING", {{"name", def->name}, {"xml", xml},
-                           {"status", unknown ? "unknown" : "failed"},
-                           {"error-desc", st.error}});
 }
 
 json hypervisor::query_migrate(const json& args) {

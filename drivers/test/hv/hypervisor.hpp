@@ -15,6 +15,10 @@
 #include "drivers/test/hv/migration.hpp"
 #include "transport/uri.hpp"
 
+namespace ferry {
+class tls_context;
+} // namespace ferry
+
 namespace ferry::testhv {
 
 using json = nlohmann::json;
@@ -36,7 +40,16 @@ class hypervisor {
 public:
   using event_sink = std::function<void(const json&)>;
 
-  hypervisor(std::string secret, event_sink sink);
+  /// With `tls` (the agent's certificate, key and CA), the native data
+  /// path and direct migrations run over mutual TLS only; without, plain
+  /// TCP (an agent on --insecure-tcp).
+  hypervisor(std::string secret, std::shared_ptr<const tls_context> tls,
+             event_sink sink);
+
+  /// Whether this hypervisor's TCP data connections use TLS.
+  bool tls() const {
+    return tls_ != nullptr;
+  }
   ~hypervisor();
 
   /// Executes one command. `fds` holds descriptors that came with it; the
@@ -77,6 +90,7 @@ private:
                                    const char* direction);
 
   std::string secret_;
+  std::shared_ptr<const tls_context> tls_;
   event_sink sink_;
   std::mutex mtx_;
   std::map<std::string, slot_ptr> slots_;

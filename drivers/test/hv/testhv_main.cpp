@@ -6,6 +6,8 @@
 // with it: when the control connection closes (the agent exited), so does
 // this daemon. Its TCP port (--listen) accepts direct, hypervisor-managed
 // migrations from other test hypervisors that know the shared secret.
+// With --tls-cert/--tls-key/--tls-ca (the agent's own files) every TCP data
+// connection, native or direct, is mutual TLS; without, plain TCP.
 
 #include <atomic>
 #include <cerrno>
@@ -22,6 +24,7 @@
 #include "drivers/qmp/line_socket.hpp"
 #include "drivers/test/hv/hypervisor.hpp"
 #include "messages/error.hpp"
+#include "transport/tls/tls_context.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 #include "util/net.hpp"
@@ -35,6 +38,7 @@ struct options {
   int control_fd = -1;
   host_port listen{"127.0.0.1", 0};
   std::string secret_file;
+  tls_settings tls;
   std::string name = "testhv";
   std::string log_level = "info";
 };
@@ -65,6 +69,12 @@ bool parse(int argc, char** argv, options& opt, std::string& err) {
       opt.listen.port = static_cast<uint16_t>(std::atoi(v.c_str() + colon + 1));
     } else if (arg == "--secret-file") {
       opt.secret_file = value();
+    } else if (arg == "--tls-cert") {
+      opt.tls.cert = value();
+    } else if (arg == "--tls-key") {
+      opt.tls.key = value();
+    } else if (arg == "--tls-ca") {
+      opt.tls.ca = value();
     } else if (arg == "--name") {
       opt.name = value();
     } else if (arg == "--log-level") {
@@ -134,6 +144,15 @@ int main(int argc, char** argv) {
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
       secret.pop_back();
   }
+  std::shared_ptr<const tls_context> tls;
+  if (!opt.tls.empty()) {
+    // Read once, like the agent: a later deletion or rotation of the files
+    // changes nothing until the hypervisor restarts with its agent.
+    auto ctx = tls_context::load(opt.tls);
+    if (!ctx)
+      return refuse(error_text(ctx.error()));
+    tls = std::move(*ctx);
+  }
   uint16_t port = 0;
   int lfd = net::tcp_listen(opt.listen, &port, err);
   // A predecessor killed with its agent may still be tearing down (its
@@ -144,7 +163,7 @@ int main(int argc, char** argv) {
   }
   if (lfd < 0)
     return refuse(err);
-  testhv::hypervisor hv{secret, [&control](const json& event) {
+  testhv::hypervisor hv{secret, tls, [&control](const json& event) {
                           control.write_line(event.dump());
                         }};
   std::atomic<bool> stop{false};
@@ -155,9 +174,13 @@ int main(int argc, char** argv) {
           {{"version", {{"ferry-testhv", FERRY_VERSION}}},
            {"listen", bound.to_string()},
            {"direct-auth", !secret.empty()},
+           {"tls", hv.tls()},
            {"capabilities", json::array()}}}}
       .dump());
-  FERRY_INFO("testhv", "ready, direct migrations on " << bound.to_string());
+  FERRY_INFO("testhv", "ready, direct migrations on "
+                         << bound.to_string()
+                         << (hv.tls() ? ", data connections over mutual TLS"
+                                      : ", data connections in plain TCP"));
   std::string line;
   std::vector<int> fds;
   while (control.read_line(line, fds)) {
