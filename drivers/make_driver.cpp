@@ -24,6 +24,8 @@ caf::expected<driver_ptr> make_driver(const std::string& name,
   if (name == "qemu") {
     qemu_driver_config cfg;
     cfg.binary = settings.qemu_binary;
+    if (!settings.insecure_tcp)
+      cfg.tls = settings.tls;
     return driver_ptr{new qemu_driver(std::move(ctx), std::move(cfg))};
   }
   return make_error(errc::unsupported, "driver '" + name

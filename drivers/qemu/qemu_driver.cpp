@@ -95,8 +95,36 @@ caf::expected<qemu_process*> qemu_driver::process_of(const domain_entry& dom) {
 caf::error qemu_driver::do_open() {
   if (auto err = files::make_dirs(run_dir()))
     return err;
+  if (cfg_.tls.complete()) {
+    // A copy for QEMU's fixed file names; without it only --tls fails.
+    auto tls = qemu_tls::prepare(cfg_.tls, ctx_.state_dir + "/tls");
+    if (tls)
+      tls_ = std::move(*tls);
+    else
+      tls_error_ = error_text(tls.error());
+    if (!tls_)
+      FERRY_WARN("qemu", "--tls will be refused: " << tls_error_);
+  } else {
+    tls_error_ = "the agent runs with --insecure-tcp";
+  }
   reattach_all();
   return caf::none;
+}
+
+caf::expected<data_path>
+qemu_driver::data_path_for(const migration_flags& flags) const {
+  if (flags.tls && !tls_)
+    return make_error(errc::not_secure,
+                      "--tls: the qemu driver has no TLS credentials for "
+                      "QEMU (" + tls_error_ + ")");
+  data_path out;
+  out.native_tls = flags.tls && tls_;
+  if (!out.native_tls)
+    out.hint = tls_ ? "QEMU sends in plain TCP without --tls: add --tls, or "
+                      "use --p2p --tunnelled"
+                    : "QEMU's own TLS needs the agents' certificates; use "
+                      "--p2p --tunnelled over ferry+tls";
+  return out;
 }
 
 void qemu_driver::reattach_all() {
@@ -284,7 +312,8 @@ caf::error qemu_driver::do_migrate_start(const domain_entry& dom,
     return proc.error();
   }
   auto mig = qemu_migration::start_outgoing(
-    **proc, target, dom.state == domain_state::running);
+    **proc, target, dom.state == domain_state::running,
+    tls_ ? &*tls_ : nullptr);
   if (!mig)
     return mig.error();
   migrations_[dom.def.name] = std::move(*mig);
@@ -344,7 +373,8 @@ qemu_driver::do_migrate_prepare(const domain_entry& dom,
       ::close(spec.fd);
     return proc.error();
   }
-  auto ep = qemu_migration::start_incoming(**proc, spec);
+  auto ep = qemu_migration::start_incoming(**proc, spec,
+                                           tls_ ? &*tls_ : nullptr);
   if (!ep) {
     (*proc)->terminate();
     return ep.error();

@@ -1,18 +1,24 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
 #include "drivers/driver.hpp"
 #include "drivers/qemu/qemu_migration.hpp"
 #include "drivers/qemu/qemu_process.hpp"
+#include "drivers/qemu/qemu_tls.hpp"
+#include "transport/tls_settings.hpp"
 
 namespace ferry {
 
 /// How the qemu driver runs QEMU.
 struct qemu_driver_config {
   std::string binary = "qemu-system-x86_64";
+  /// The agent's certificate, key and CA, for `--tls` (QEMU's own
+  /// `tls-creds-x509`). Empty on --insecure-tcp: `--tls` is refused.
+  tls_settings tls;
 };
 
 /// The `qemu` driver: one real QEMU process per active domain (TCG, no
@@ -23,8 +29,9 @@ struct qemu_driver_config {
 /// driver's guests.
 ///
 /// Migration is QEMU's own pre-copy: native (`tcp:`) or through the agents'
-/// stream pumps (`fd:`); see docs/qemu.md. QEMU has no migration manager of
-/// its own, so `--direct` is refused.
+/// stream pumps (`fd:`); see docs/qemu.md. With `--tls` the native path
+/// uses QEMU's own TLS with the agent's certificates (`qemu_tls`). QEMU has
+/// no migration manager of its own, so `--direct` is refused.
 class qemu_driver : public driver {
 public:
   qemu_driver(driver_context ctx, qemu_driver_config cfg);
@@ -37,6 +44,11 @@ public:
     return {};
   }
   void handle_event(const driver_event& ev) override;
+
+  /// The native path is TLS only with `--tls` (QEMU's `tls-creds-x509`),
+  /// which needs the agent's certificates; there is no direct path.
+  caf::expected<data_path>
+  data_path_for(const migration_flags& flags) const override;
 
 protected:
   caf::error do_open() override;
@@ -72,6 +84,8 @@ private:
   void sweep();
 
   qemu_driver_config cfg_;
+  std::optional<qemu_tls> tls_; ///< Credentials for --tls, if any.
+  std::string tls_error_;       ///< Why there are none (for --tls).
   std::map<std::string, std::unique_ptr<qemu_process>> procs_;
   std::map<std::string, std::unique_ptr<qemu_migration>> migrations_;
   std::map<std::string, std::string> exit_reasons_;

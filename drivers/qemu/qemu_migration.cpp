@@ -79,7 +79,7 @@ qemu_migration::qemu_migration(hv_migration_params params)
 
 caf::expected<std::unique_ptr<qemu_migration>>
 qemu_migration::start_outgoing(qemu_process& proc, const migration_target& t,
-                               bool running) {
+                               bool running, const qemu_tls* tls) {
   auto close_fd = [&] {
     if (t.fd >= 0)
       ::close(t.fd);
@@ -110,6 +110,21 @@ qemu_migration::start_outgoing(qemu_process& proc, const migration_target& t,
     close_fd();
     return res.error();
   }
+  bool use_tls = t.how == migration_target::kind::native && t.tls;
+  if (use_tls && tls == nullptr) {
+    close_fd();
+    return make_error(errc::not_secure,
+                      "the destination QEMU expects TLS but this agent has "
+                      "no TLS credentials for QEMU");
+  }
+  // Parameters outlive a migration inside one QEMU: switch TLS off
+  // explicitly, or a tunnelled retry after a TLS attempt would speak TLS.
+  auto tls_err = use_tls ? tls->enable(proc, false, t.tls_name)
+                         : qemu_tls::disable(proc);
+  if (tls_err) {
+    close_fd();
+    return tls_err;
+  }
   if (!t.params.live && running) {
     // Offline: pause first, copy once.
     if (auto res = proc.call("stop", qmp::json::object(), timeout); !res) {
@@ -132,12 +147,16 @@ qemu_migration::start_outgoing(qemu_process& proc, const migration_target& t,
       proc.call("closefd", {{"fdname", fd_name}});
     return res.error();
   }
-  FERRY_INFO("qemu", "migrating " << proc.definition().name << " to " << uri);
+  FERRY_INFO("qemu", "migrating " << proc.definition().name << " to " << uri
+                                   << (use_tls ? " over QEMU's TLS (peer '"
+                                                   + t.tls_name + "')"
+                                               : std::string{}));
   return mig;
 }
 
 caf::expected<incoming_endpoint>
-qemu_migration::start_incoming(qemu_process& proc, const incoming_spec& spec) {
+qemu_migration::start_incoming(qemu_process& proc, const incoming_spec& spec,
+                               const qemu_tls* tls) {
   proc.set_incoming(true);
   if (auto err = set_capabilities(proc, false)) {
     if (spec.fd >= 0)
@@ -153,6 +172,15 @@ qemu_migration::start_incoming(qemu_process& proc, const incoming_spec& spec) {
     if (!res)
       return res.error();
     return out;
+  }
+  if (spec.tls) {
+    if (tls == nullptr)
+      return make_error(errc::not_secure,
+                        "--tls: this agent has no TLS credentials for QEMU");
+    if (auto err = tls->enable(proc, true, {}))
+      return err;
+    out.tls = true;
+    out.tls_name = tls->name();
   }
   auto host = spec.listen_host.empty() ? std::string{"127.0.0.1"}
                                        : spec.listen_host;

@@ -10,6 +10,7 @@
 #include "drivers/migration_spec.hpp"
 #include "drivers/qemu/convergence_watch.hpp"
 #include "drivers/qemu/qemu_process.hpp"
+#include "drivers/qemu/qemu_tls.hpp"
 #include "messages/migration.hpp"
 
 namespace ferry {
@@ -31,14 +32,19 @@ class qemu_migration {
 public:
   /// Starts sending `proc`'s guest to `target` (native or fd); returns
   /// once QEMU accepted `migrate`. A not-live migration pauses first.
+  /// `target.tls` uses QEMU's TLS with `tls` (null: refused); otherwise
+  /// TLS is switched off for this migration.
   static caf::expected<std::unique_ptr<qemu_migration>>
   start_outgoing(qemu_process& proc, const migration_target& target,
-                 bool running);
+                 bool running, const qemu_tls* tls);
 
   /// Opens the incoming side: `migrate-incoming` on TCP (port read back) or
-  /// on the descriptor in `spec` (passed with `getfd`).
+  /// on the descriptor in `spec` (passed with `getfd`); with `spec.tls`
+  /// the listener takes only QEMU TLS clients with a certificate from the
+  /// CA, and the endpoint names our certificate for the source.
   static caf::expected<incoming_endpoint>
-  start_incoming(qemu_process& proc, const incoming_spec& spec);
+  start_incoming(qemu_process& proc, const incoming_spec& spec,
+                 const qemu_tls* tls);
 
   /// Waits up to `wait_ms` for the incoming migration to complete, then
   /// requires the guest paused: the precondition of a commit.

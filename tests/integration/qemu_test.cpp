@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/integration/fixture.hpp"
@@ -328,4 +329,67 @@ TEST_F(qemu, a_restarted_agent_reattaches_to_its_running_guest) {
   qok("a", {"destroy", "stay"});
   EXPECT_EQ(state("a", "stay"), "shut off");
   EXPECT_EQ(qemu_pid("a", "stay"), -1);
+}
+
+TEST_F(qemu, tls_secure_migrations_run_over_qemus_own_tls) {
+  // Each agent gave its QEMUs a credentials directory from its own files.
+  auto dir = cl.at("a").options().state_dir + "/qemu/tls";
+  for (auto file : {"ca-cert.pem", "server-cert.pem", "client-cert.pem"})
+    EXPECT_TRUE(files::read(dir + "/" + file)) << file;
+  struct stat st{};
+  ASSERT_EQ(::stat((dir + "/client-key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::pair<const char*, std::vector<std::string>> modes[] = {
+    {"managed", {"--tls", "--secure"}}, {"p2p", {"--tls", "--secure", "--p2p"}}};
+  for (auto& [mode, flags] : modes) {
+    SCOPED_TRACE(mode);
+    auto dom = std::string{"tls-"} + mode;
+    start_guest("a", dom);
+    auto res = migrate(dom, flags);
+    EXPECT_EQ(res.value("mode", ""), mode);
+    EXPECT_GE(res.value("bytes", uint64_t{0}), uint64_t{250} << 20) << res;
+    std::cout << "[ qemu     ] " << mode << " --tls: 256 MiB in "
+              << res.value("total_ms", 0) << " ms, downtime "
+              << res.value("downtime_ms", 0) << " ms" << std::endl;
+    EXPECT_EQ(state("b", dom), "running");
+    EXPECT_EQ(state("a", dom), "shut off");
+    qok("b", {"destroy", dom});
+  }
+  // QEMU was told to expect b's certificate, and did TLS (a plain and a
+  // TLS end cannot complete a QEMU migration).
+  EXPECT_NE(cl.at("a").log().find("over QEMU's TLS (peer 'agent-b')"),
+            std::string::npos)
+    << cl.at("a").log_tail(30);
+  // A paused guest arrives bit-identical over TLS.
+  start_guest("a", "tls-exact");
+  qok("a", {"suspend", "tls-exact"});
+  auto before = qok("a", {"domdigest", "tls-exact"});
+  migrate("tls-exact", {"--tls", "--secure", "--p2p", "--suspend"});
+  EXPECT_EQ(state("b", "tls-exact"), "paused");
+  EXPECT_EQ(qok("b", {"domdigest", "tls-exact"}), before);
+  qok("b", {"destroy", "tls-exact"});
+}
+
+TEST_F(qemu, secure_refuses_qemus_native_path_without_tls) {
+  start_guest("a", "plain", 64, 8);
+  for (auto flags : std::vector<std::vector<std::string>>{
+         {"--secure"}, {"--secure", "--p2p"}}) {
+    auto args = std::vector<std::string>{"migrate", "--live"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"plain", uri("b")});
+    qfails("a", args,
+           "--secure: refusing to migrate because the native "
+           "hypervisor-to-hypervisor data path is not encrypted and "
+           "authenticated (QEMU sends in plain TCP without --tls");
+    EXPECT_EQ(state("a", "plain"), "running");
+    EXPECT_EQ(state("b", "plain"), "absent");
+  }
+  qfails("a", {"migrate", "--tls", "--p2p", "--tunnelled", "plain", uri("b")},
+         "--tls encrypts the hypervisors' own connection");
+  qfails("a", {"migrate", "--tls", "--direct", "plain", "testhv://127.0.0.1:1"},
+         "--direct");
+  // Tunnelled over ferry+tls qualifies without --tls.
+  auto res = migrate("plain", {"--secure", "--p2p", "--tunnelled"});
+  EXPECT_EQ(res.value("mode", ""), "tunnelled");
+  EXPECT_EQ(state("b", "plain"), "running");
 }
