@@ -55,12 +55,31 @@ std::string phase_summary(const coordinator_state& st) {
   return out;
 }
 
+/// The logged phases summed into the result's fields.
+phase_times phase_totals(const coordinator_state& st) {
+  phase_times out;
+  for (auto& [name, ms] : st.phase_ms) {
+    auto* slot = name == "connect"   ? &out.connect
+                 : name == "begin"   ? &out.begin
+                 : name == "prepare" ? &out.prepare
+                 : name == "perform" ? &out.perform
+                 : name == "finish"  ? &out.finish
+                 : name == "confirm" ? &out.confirm
+                                     : nullptr;
+    if (slot != nullptr)
+      *slot += ms;
+  }
+  return out;
+}
+
 void report(self_ptr self, caf::expected<migration_result> res) {
   auto& st = self->state;
   if (st.reported)
     return;
   st.reported = true;
   close_phase(self);
+  if (res)
+    res->phases = phase_totals(st);
   if (res)
     FERRY_INFO("coordinator", "job " << job(self) << ": done in "
                                      << res->total_ms << " ms ("

@@ -128,6 +128,23 @@ typename Inspector::result_type inspect(Inspector& f, migrate_request& x) {
            x.driver);
 }
 
+/// Where a job's time went, in ms per phase; `connect` is the time before
+/// begin (in p2p, the source agent's session to the destination).
+struct phase_times {
+  uint64_t connect = 0;
+  uint64_t begin = 0;
+  uint64_t prepare = 0;
+  uint64_t perform = 0;
+  uint64_t finish = 0;
+  uint64_t confirm = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, phase_times& x) {
+  return f(caf::meta::type_name("ferry.phase_times"), x.connect, x.begin,
+           x.prepare, x.perform, x.finish, x.confirm);
+}
+
 /// How a job ended.
 struct migration_result {
   std::string job_id;
@@ -139,6 +156,7 @@ struct migration_result {
   uint64_t bytes = 0;
   double mibps = 0;
   std::string warning; ///< E.g. confirm failed after a successful commit.
+  phase_times phases;
 };
 
 template <class Inspector>
@@ -146,7 +164,7 @@ typename Inspector::result_type inspect(Inspector& f, migration_result& x) {
   return f(caf::meta::type_name("ferry.migration_result"),
            finite_on_save(x.mibps), x.job_id, x.domain, x.mode,
            x.digest_verified, x.total_ms, x.downtime_ms, x.bytes, x.mibps,
-           x.warning, finite_on_load(x.mibps));
+           x.warning, x.phases, finite_on_load(x.mibps));
 }
 
 // -- phases -------------------------------------------------------------------

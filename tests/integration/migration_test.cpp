@@ -5,6 +5,8 @@
 #include <future>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/integration/fixture.hpp"
 
 using namespace ferry;
@@ -85,6 +87,34 @@ TEST_F(migration, every_process_moves_a_running_dirtying_domain) {
     EXPECT_EQ(state_of("a", dom), "shut off");
     auto digest_b = ok("b", {"domdigest", dom});
     EXPECT_EQ(digest_b.size(), 65u + std::string{"  (running: snapshot)"}.size());
+    ok("b", {"destroy", dom});
+  }
+}
+
+TEST_F(migration, the_result_says_where_the_time_went) {
+  for (auto& pc : processes) {
+    SCOPED_TRACE(pc.name);
+    auto dom = std::string{"timed-"} + pc.name;
+    start_busy_domain("a", dom, 64);
+    auto args = migrate_args(pc, dom, "b");
+    args.insert(args.begin(), "--json");
+    auto out = ok("a", args);
+    auto res = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_TRUE(res.is_object()) << out;
+    auto total = res.value("total_ms", uint64_t{0});
+    auto& ph = res["phases_ms"];
+    ASSERT_TRUE(ph.is_object()) << out;
+    uint64_t sum = 0;
+    for (auto name : {"connect", "begin", "prepare", "perform", "finish"})
+      sum += ph.value(name, uint64_t{0});
+    // total_ms ends where confirm starts; each phase is truncated to ms.
+    EXPECT_LE(sum, total + 1) << out;
+    EXPECT_GE(sum + 5, total) << out;
+    EXPECT_GT(ph.value("perform", uint64_t{0}), 0u) << out;
+    if (pc.direct) {
+      EXPECT_EQ(ph.value("prepare", uint64_t{1}), 0u) << "direct has none";
+    }
+    EXPECT_TRUE(wait_state("b", dom, "running")) << state_of("b", dom);
     ok("b", {"destroy", dom});
   }
 }

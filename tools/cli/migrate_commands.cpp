@@ -50,7 +50,11 @@ nlohmann::json to_json(const migration_result& r) {
           {"mode", r.mode},            {"digest_verified", r.digest_verified},
           {"total_ms", r.total_ms},    {"downtime_ms", r.downtime_ms},
           {"bytes", r.bytes},          {"mibps", r.mibps},
-          {"warning", r.warning}};
+          {"warning", r.warning},
+          {"phases_ms",
+           {{"connect", r.phases.connect}, {"begin", r.phases.begin},
+            {"prepare", r.phases.prepare}, {"perform", r.phases.perform},
+            {"finish", r.phases.finish}, {"confirm", r.phases.confirm}}}};
 }
 
 void print_jobinfo(std::ostream& out, const job_stats& s) {
