@@ -18,7 +18,8 @@ namespace ferry::bench {
 
 namespace {
 
-constexpr int parallel = 32;
+/// Concurrent migrations of the full run (--quick: 8, a smoke test).
+constexpr int full_parallel = 32;
 
 /// Starts `ferry --json migrate --live --p2p DOM DEST` without waiting.
 pid_t start_migrate(bench_cluster& c, const std::string& dom,
@@ -72,6 +73,7 @@ double run_batch(bench_cluster& c, const std::vector<std::string>& doms) {
 
 void run_concurrency(const options& opt, const sink& out) {
   unsigned mib = opt.quick ? 8 : 64;
+  int parallel = opt.quick ? 8 : full_parallel;
   int single_reps = 3;
   bench_cluster c{"ferry-bench-conc"};
   c.start_node("a");
