@@ -1,5 +1,6 @@
 #include "actors/migration_source.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <caf/result.hpp>
@@ -138,19 +139,26 @@ using recover_promise = std::optional<caf::typed_response_promise<job_stats>>;
 /// schedules the next automatic attempt unless the job concluded.
 void resolution_ended(self_ptr self, recover_promise& rp, bool concluded,
                       const std::string& why) {
-  if (rp) {
-    if (concluded) {
-      auto s = snapshot(self);
-      s.error = why;
-      rp->deliver(std::move(s));
-    } else {
-      rp->deliver(make_error(errc::outcome_unknown,
-                             "job " + self->state.job_id
-                               + ": outcome still unknown: " + why));
-    }
+  auto& waiters = self->state.recover_waiters;
+  if (concluded) {
+    auto s = snapshot(self);
+    s.error = why;
+    if (rp && rp->pending())
+      rp->deliver(s);
+    for (auto& w : waiters)
+      if (w.pending())
+        w.deliver(s);
+    waiters.clear();
+    return;
   }
-  if (!concluded)
-    start_resolution(self);
+  if (rp && rp->pending())
+    rp->deliver(make_error(errc::outcome_unknown,
+                           "job " + self->state.job_id
+                             + ": outcome still unknown: " + why));
+  waiters.erase(std::remove_if(waiters.begin(), waiters.end(),
+                               [](auto& w) { return !w.pending(); }),
+                waiters.end());
+  start_resolution(self);
 }
 
 /// Asks the destination agent what became of the job.
@@ -441,6 +449,7 @@ caf::message_handler common(self_ptr self) {
         {
           st.resolve_attempts = 0;
           auto rp = self->make_response_promise<job_stats>();
+          st.recover_waiters.push_back(rp);
           resolve(self, rp);
           return rp;
         }

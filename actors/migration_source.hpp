@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -51,6 +52,9 @@ struct source_job_state {
   bool perform_pending = false;
   std::string abort_reason;
   uint32_t resolve_attempts = 0;
+  /// migrate-recover requests still waiting: an automatic attempt that
+  /// concludes the job answers them too (the job ends with it).
+  std::vector<caf::typed_response_promise<job_stats>> recover_waiters;
   static inline const char* name = "ferry.migration_source";
 };
 
