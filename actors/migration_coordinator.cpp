@@ -91,6 +91,15 @@ void report(self_ptr self, caf::expected<migration_result> res) {
     st.args.done(std::move(res));
   if (st.dest_link.session)
     st.dest_link = agent_link{};
+  // A monitor stays attached to the monitored actor until it goes, and it
+  // holds a weak reference that keeps this actor's whole allocation
+  // (~2.5 KiB) alive: the job manager outlives every coordinator, so each
+  // p2p migration used to leave one behind (ferry-stress's soak grew the
+  // agent's RSS by ~1 KiB per migration; heaptrack showed them).
+  if (st.args.source_entry)
+    self->demonitor(st.args.source_entry);
+  if (st.args.dest_entry)
+    self->demonitor(st.args.dest_entry);
   self->quit();
 }
 
