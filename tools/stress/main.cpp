@@ -22,12 +22,15 @@ namespace {
 
 const char* usage =
   "usage: ferry-stress [--quick] [--migrations N] [--sessions N] "
-  "[--soak SECONDS] [--domain-mib MIB] [--modes p2p,tunnelled,managed] [--keep]\n"
+  "[--soak SECONDS] [--domain-mib MIB] [--modes p2p,tunnelled,managed]\n"
+  "                    [--hold SECONDS] [--keep]\n"
   "  Starts three agents on loopback and runs N concurrent p2p migrations\n"
   "  (default 50), N concurrent client sessions (200) and a soak of random\n"
   "  migrations (600 s; --quick: 20 s), then checks that every domain runs\n"
   "  on exactly one agent and that no agent leaked memory (RSS within 10%\n"
-  "  of idle) or descriptors. Exit status 0 only if every check holds.\n";
+  "  of idle) or descriptors. Exit status 0 only if every check holds.\n"
+  "  --hold S waits S seconds with the agents idle before each memory\n"
+  "  measurement and prints their pids (to attach gdb or heaptrack).\n";
 
 bool number(const char* text, uint32_t& out) {
   try {
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
       value(opts.sessions);
     else if (arg == "--soak")
       value(opts.soak_seconds);
+    else if (arg == "--hold")
+      value(opts.hold_seconds);
     else if (arg == "--insecure-tcp")
       opts.tls = false;
     else if (arg == "--domain-mib")

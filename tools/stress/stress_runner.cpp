@@ -334,6 +334,16 @@ void stress_runner::settle() {
   std::this_thread::sleep_for(std::chrono::seconds{3});
 }
 
+void stress_runner::hold(const char* when) {
+  if (opts_.hold_seconds == 0)
+    return;
+  out_ << "hold (" << when << "): agents";
+  for (auto& n : nodes_)
+    out_ << " " << n << "=" << cl_.at(n).pid();
+  out_ << "; waiting " << opts_.hold_seconds << " s" << std::endl;
+  std::this_thread::sleep_for(std::chrono::seconds{opts_.hold_seconds});
+}
+
 int stress_runner::check_leaks() {
   auto now = measure();
   int failed = 0;
@@ -387,6 +397,7 @@ int stress_runner::run() {
   settle();
   idle_ = measure();
   home_ = owner_;
+  hold("idle");
   int failed = concurrent_migrations();
   failed += many_sessions();
   if (opts_.soak_seconds > 0)
@@ -394,6 +405,7 @@ int stress_runner::run() {
   failed += check_ownership();
   failed += return_home();
   settle();
+  hold("end");
   failed += check_leaks();
   out_ << (failed == 0 ? "PASS" : "FAIL") << " stress run ("
        << seconds_since(t0) << " s, " << failures_.size() << " failure(s))"

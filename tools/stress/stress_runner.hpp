@@ -25,6 +25,9 @@ struct stress_options {
   double rss_slack = 0.10; ///< Allowed RSS growth over idle.
   int fd_slack = 4;        ///< Allowed extra descriptors over idle.
   bool tls = true;         ///< false: agents on --insecure-tcp.
+  /// Seconds to wait, agents idle, after the idle measurement and before
+  /// the final one (prints their pids: time to attach gdb or heaptrack).
+  uint32_t hold_seconds = 0;
 };
 
 /// Runs the load against three real agents: concurrent migrations, many
@@ -60,6 +63,8 @@ private:
   int check_leaks();
   std::map<std::string, sample> measure();
   void settle();
+  /// Prints the agents' pids and waits `hold_seconds` (if any).
+  void hold(const char* when);
   client_settings settings_for(const std::string& node) const;
   std::string owner_of(const std::string& dom);
   void fail(const std::string& what);
