@@ -11,6 +11,7 @@
 #include "actors/migration_destination.hpp"
 #include "actors/driver_messages.hpp"
 #include "actors/migration_source.hpp"
+#include "actors/peer_links.hpp"
 #include "drivers/domain_definition.hpp"
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
@@ -131,6 +132,10 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
   st.id = std::move(id);
   st.drivers = std::move(drivers);
   st.journal = std::move(journal);
+  peer_links_config peers;
+  peers.id = st.id;
+  peers.agent_name = st.settings.name;
+  st.peer_links = self->spawn<caf::linked>(peer_links, std::move(peers));
   if (st.journal)
     recover_jobs(self);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -215,6 +220,7 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
         args.dest_connect.uri = *uri;
         args.dest_connect.id = st.id;
         args.dest_connect.client_name = st.settings.name;
+        args.peer_links = st.peer_links;
       }
       args.done = [rp](caf::expected<migration_result> res) mutable {
         if (res)

@@ -31,6 +31,7 @@ struct job_manager_state {
   std::map<std::string, job_entry> jobs; ///< By job id (+ role suffix).
   std::map<std::string, bool> outcomes;  ///< Finished destination jobs.
   std::deque<std::string> outcome_order;
+  caf::actor peer_links; ///< Sessions with destination agents, reused.
   static inline const char* name = "ferry.job_manager";
 };
 

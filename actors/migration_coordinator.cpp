@@ -5,6 +5,7 @@
 #include <caf/result.hpp>
 
 #include "actors/hardening.hpp"
+#include "actors/peer_link.hpp"
 #include "messages/all.hpp"
 #include "messages/migration_rules.hpp"
 #include "util/crypto.hpp"
@@ -349,6 +350,42 @@ void begin(self_ptr self) {
           guarded<caf::error&>(self, seq, on_fail));
 }
 
+void unreachable(self_ptr self, const caf::error& err) {
+  report(self, make_error(errc::migration_failed,
+                          "cannot reach the destination agent: "
+                            + error_text(err)));
+}
+
+void connected(self_ptr self, caf::actor session) {
+  auto& st = self->state;
+  st.args.dest_entry = session;
+  self->monitor(session);
+  begin(self);
+}
+
+/// A session of this job's own (the client's coordinator, or no pool).
+void connect_own(self_ptr self) {
+  auto req = self->state.args.dest_connect;
+  connect_agent(self, std::move(req), [self](caf::expected<agent_link> l) {
+    if (!l)
+      return unreachable(self, l.error());
+    self->state.dest_link = std::move(*l);
+    connected(self, self->state.dest_link.session);
+  });
+}
+
+/// The agent's shared session with the destination (peer_links).
+void connect_pooled(self_ptr self) {
+  auto& st = self->state;
+  // The pool may have to connect: up to every attempt of connect_agent.
+  auto timeout = st.args.dest_connect.timeout * 5;
+  self
+    ->request(st.args.peer_links, timeout,
+              get_peer_session{st.args.flags.dest_uri})
+    .then([self](peer_session& s) { connected(self, std::move(s.session)); },
+          [self](caf::error& err) { unreachable(self, err); });
+}
+
 } // namespace
 
 std::string new_job_id() {
@@ -397,20 +434,10 @@ caf::behavior migration_coordinator(caf::stateful_actor<coordinator_state>* self
     self->monitor(st.args.dest_entry);
   if (!st.args.dest_entry && !st.args.flags.direct) {
     st.phase = mig_phase::none;
-    auto req = st.args.dest_connect;
-    connect_agent(self, std::move(req), [self](caf::expected<agent_link> l) {
-      if (!l) {
-        report(self, make_error(errc::migration_failed,
-                                "cannot reach the destination agent: "
-                                  + error_text(l.error())));
-        return;
-      }
-      auto& st = self->state;
-      st.dest_link = std::move(*l);
-      st.args.dest_entry = st.dest_link.session;
-      self->monitor(st.dest_link.session);
-      begin(self);
-    });
+    if (st.args.peer_links)
+      connect_pooled(self);
+    else
+      connect_own(self);
   } else {
     begin(self);
   }

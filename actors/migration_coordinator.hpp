@@ -39,6 +39,9 @@ struct coordinator_args {
   caf::actor source_entry;
   caf::actor dest_entry;        ///< Null: connect with `dest_connect`.
   connect_request dest_connect;
+  /// The source agent's session pool (peer_links): when set, the session
+  /// with the destination comes from it instead of a new connect.
+  caf::actor peer_links;
   std::string source_agent;
   std::string source_driver;
   phase_timeouts timeouts;

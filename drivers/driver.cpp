@@ -60,6 +60,15 @@ caf::expected<domain_entry*> driver::find(const std::string& name) {
   return &i->second;
 }
 
+caf::expected<domain_entry*> driver::held_by(const std::string& name,
+                                             const std::string& job_id) {
+  auto dom = find(name);
+  if (dom && (*dom)->job_id != job_id)
+    return make_error(errc::stale_message,
+                      "domain '" + name + "' is not held by job " + job_id);
+  return dom;
+}
+
 domain_info driver::to_info(const domain_entry& dom) const {
   domain_info info;
   info.name = dom.def.name;

@@ -154,6 +154,11 @@ public:
   /// The entry for `name`, or an error naming it.
   caf::expected<domain_entry*> find(const std::string& name);
 
+  /// The entry for `name` if migration job `job_id` holds it; a stale or
+  /// foreign job gets `stale_message`.
+  caf::expected<domain_entry*> held_by(const std::string& name,
+                                       const std::string& job_id);
+
 protected:
   virtual caf::error do_open() = 0;
   virtual void do_close() = 0;

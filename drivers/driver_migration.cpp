@@ -163,13 +163,10 @@ caf::error driver::migrate_confirm(const std::string& name,
                                    bool was_running) {
   if (auto err = faults::hit("driver.confirm"))
     return err;
-  auto dom = find(name);
+  auto dom = held_by(name, job_id);
   if (!dom)
     return dom.error();
   auto& d = **dom;
-  if (d.job_id != job_id)
-    return make_error(errc::stale_message,
-                      "domain '" + name + "' is not held by job " + job_id);
   switch (outcome) {
     case confirm_outcome::committed: {
       if (d.state != domain_state::shutoff)
@@ -291,13 +288,10 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
                                               bool persistent) {
   if (auto err = faults::hit("driver.finish"))
     return err;
-  auto dom = find(name);
+  auto dom = held_by(name, job_id);
   if (!dom)
     return dom.error();
   auto& d = **dom;
-  if (d.job_id != job_id)
-    return make_error(errc::stale_message,
-                      "domain '" + name + "' is not held by job " + job_id);
   auto tear_down = [&] {
     if (d.state != domain_state::shutoff)
       do_migrate_cancel(d);

@@ -58,6 +58,15 @@ bool finished(const job_record& r) {
 
 } // namespace
 
+files::durability job_journal::durability_of(const job_record& rec) {
+  bool hot = (rec.role == "source"
+              && (rec.phase == "begin" || rec.phase == "perform"
+                  || rec.phase == "verified"))
+             || (rec.role == "destination" && rec.phase == "prepared");
+  return hot ? files::durability::process_crash
+             : files::durability::host_crash;
+}
+
 job_journal::job_journal(std::string dir, size_t keep)
   : dir_(std::move(dir)), keep_(keep) {
 }
@@ -100,7 +109,8 @@ caf::error job_journal::write(job_record rec) {
                      .count();
   std::unique_lock<std::mutex> guard{mtx_};
   if (auto err = files::write_atomic(path_of(rec.job_id),
-                                     to_json(rec).dump(2) + "\n", 0600))
+                                     to_json(rec).dump(2) + "\n", 0600,
+                                     durability_of(rec)))
     return err;
   bool done = finished(rec);
   records_[rec.job_id] = std::move(rec);
@@ -115,7 +125,9 @@ caf::error job_journal::write(job_record rec) {
 caf::error job_journal::remove(const std::string& job_id) {
   std::lock_guard<std::mutex> guard{mtx_};
   records_.erase(job_id);
-  return files::remove(path_of(job_id));
+  // A removal lost to a host crash brings back a finished record: the
+  // restarted agent then asks or cleans up again, which is idempotent.
+  return files::remove(path_of(job_id), files::durability::process_crash);
 }
 
 std::vector<job_record> job_journal::records() const {

@@ -9,6 +9,8 @@
 
 #include <caf/error.hpp>
 
+#include "util/files.hpp"
+
 namespace ferry {
 
 /// One migration job as this agent remembers it across crashes.
@@ -29,13 +31,24 @@ struct job_record {
 
 /// The agent's durable job journal: one JSON file per job in
 /// `STATE_DIR/jobs/`, each phase change written atomically (temp file,
-/// fsync, rename, directory fsync) *before* the agent acts on it. The
-/// destination's commit is recorded here before the guest is resumed;
+/// rename) *before* the agent acts on it, and fsynced where a host crash
+/// would otherwise lose something another host relies on (`durability_of`).
+/// The destination's commit is recorded here before the guest is resumed;
 /// destination records stay afterwards as the answer to "did job X
 /// commit?" (pruned to the newest 1000). Thread-safe; writes block, so
 /// only detached actors (driver actors) call `write` and `remove`.
 class job_journal {
 public:
+  /// What writing `rec` must survive. Every record survives a crash of the
+  /// agent (the page cache outlives it). Only records that stay meaningful
+  /// after the *host* crashes are fsynced: the destination's commit (the
+  /// source may ask about it after the destination host reboots) and the
+  /// rare recovery states. The hot path's records (source begin, perform,
+  /// verified; destination prepared) describe guests that a host crash kills
+  /// anyway, so losing them changes no outcome; docs/recovery.md has the
+  /// case-by-case argument.
+  static files::durability durability_of(const job_record& rec);
+
   /// `keep`: finished destination records kept (see prune).
   explicit job_journal(std::string dir, size_t keep = 1000);
 

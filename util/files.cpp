@@ -47,13 +47,15 @@ bool write_all(int fd, const char* data, size_t len) {
 } // namespace
 
 caf::error write_atomic(const std::string& path, const std::string& content,
-                        unsigned mode) {
+                        unsigned mode, durability level) {
+  bool sync = level == durability::host_crash;
   auto dir = fs::path(path).parent_path().string();
   auto tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return sys_error("cannot create", tmp);
-  if (!write_all(fd, content.data(), content.size()) || ::fsync(fd) != 0) {
+  if (!write_all(fd, content.data(), content.size())
+      || (sync && ::fsync(fd) != 0)) {
     auto err = sys_error("cannot write", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -65,7 +67,8 @@ caf::error write_atomic(const std::string& path, const std::string& content,
     ::unlink(tmp.c_str());
     return err;
   }
-  sync_dir(dir);
+  if (sync)
+    sync_dir(dir);
   return caf::none;
 }
 
@@ -98,10 +101,11 @@ caf::expected<std::string> read(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-caf::error remove(const std::string& path) {
+caf::error remove(const std::string& path, durability level) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     return sys_error("cannot remove", path);
-  sync_dir(fs::path(path).parent_path().string());
+  if (level == durability::host_crash)
+    sync_dir(fs::path(path).parent_path().string());
   return caf::none;
 }
 

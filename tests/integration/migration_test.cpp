@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -309,4 +310,40 @@ TEST_F(migration, lifecycle_is_refused_while_a_domain_migrates) {
         "already migrating");
   ok("a", {"migrate-setspeed", "locked", "0"});
   EXPECT_EQ(mig.get().rc, 0);
+}
+
+namespace {
+
+/// How many sessions `node` holds for `identity`, from ferry-shell's
+/// `actors` listing ("  IDENTITY   driver …").
+size_t sessions_of(harness::cluster& cl, const std::string& node,
+                   const std::string& identity) {
+  auto r = cl.tool("ferry-shell", {"-c", cl.at(node).uri()}, "actors\n");
+  std::istringstream lines{r.out};
+  size_t n = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("  " + identity + " ", 0) == 0)
+      ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_F(migration, p2p_jobs_share_one_session_and_a_restarted_peer_gets_a_new_one) {
+  for (auto name : {"s1", "s2", "s3"}) {
+    ok("a", {"define", xml_file(name, test_domain_xml(name, 4, 0, 0))});
+    ok("a", {"start", name});
+  }
+  ok("a", {"migrate", "--live", "--p2p", "s1", cl.at("b").uri()});
+  ok("a", {"migrate", "--live", "--p2p", "--tunnelled", "s2",
+           cl.at("b").uri()});
+  EXPECT_EQ(sessions_of(cl, "b", "agent-a"), 1u)
+    << "the agent did not keep its session with b between jobs";
+  // The pooled session dies with b; the next job must not be handed it.
+  cl.at("b").kill();
+  ASSERT_EQ(cl.at("b").start(), "");
+  auto r = on("a", {"migrate", "--live", "--p2p", "s3", cl.at("b").uri()});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(state_of("b", "s3"), "running");
+  EXPECT_EQ(sessions_of(cl, "b", "agent-a"), 1u);
 }

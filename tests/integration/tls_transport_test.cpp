@@ -76,8 +76,9 @@ struct probe_result {
   std::string server_cert_pem; ///< The certificate the agent presented.
 };
 
-/// Runs a TLS client handshake by hand with `cred` (issued by any CA),
-/// trusting `trusted_ca_pem` for the agent. The agent answers nothing after
+/// Runs a TLS client handshake by hand with `cred` (issued by any CA; an
+/// empty one presents no certificate), trusting `trusted_ca_pem` for the
+/// agent. The agent answers nothing after
 /// the handshake, so a read that times out counts as accepted.
 probe_result tls_probe(harness::node& n, const pki::credential& cred,
                        const std::string& trusted_ca_pem) {
@@ -90,15 +91,17 @@ probe_result tls_probe(harness::node& n, const pki::credential& cred,
     BIO_free(bio);
     return obj;
   };
-  X509* cert = load(cred.cert_pem, PEM_read_bio_X509);
-  EVP_PKEY* key = load(cred.key_pem, PEM_read_bio_PrivateKey);
+  if (!cred.cert_pem.empty()) {
+    X509* cert = load(cred.cert_pem, PEM_read_bio_X509);
+    EVP_PKEY* key = load(cred.key_pem, PEM_read_bio_PrivateKey);
+    SSL_CTX_use_certificate(ctx.get(), cert);
+    SSL_CTX_use_PrivateKey(ctx.get(), key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
   X509* ca = load(trusted_ca_pem, PEM_read_bio_X509);
-  SSL_CTX_use_certificate(ctx.get(), cert);
-  SSL_CTX_use_PrivateKey(ctx.get(), key);
   X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  X509_free(cert);
-  EVP_PKEY_free(key);
   X509_free(ca);
   int fd = raw_connection(n, "");
   timeval tv{1, 0};
@@ -214,6 +217,11 @@ TEST_F(tls_transport, only_certificates_from_our_ca_get_past_the_handshake) {
   EXPECT_NE(log.find("the peer's certificate is not trusted"),
             std::string::npos)
     << a.log_tail();
+  // No client certificate at all. The CLI refuses that before it connects,
+  // so only a hand-made handshake shows that the agent refuses it too.
+  EXPECT_FALSE(agent_accepts(a, pki::credential{}, ca_pem));
+  EXPECT_TRUE(log_shows(a, "it sent none")) << a.log_tail();
+  ok("a", {"list"});
 }
 
 TEST_F(tls_transport, sighup_rotates_the_certificate_and_bad_files_change_nothing) {

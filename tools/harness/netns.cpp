@@ -279,28 +279,16 @@ std::string netns_network::iptables(const std::string& ns,
 }
 
 std::string netns_network::cut(const std::string& a, const std::string& b) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  std::pair<std::string, std::string> key = std::minmax(a, b);
-  std::string err;
-  auto* x = find(key.first, err);
-  auto* y = x != nullptr ? find(key.second, err) : nullptr;
-  if (y == nullptr)
-    return err;
-  if (cuts_.count(key) != 0)
-    return "";
-  // Both directions are dropped in one of the two namespaces; inserted
-  // first, so they win over a delay's queue rule.
-  for (auto& rule : std::vector<std::vector<std::string>>{
-         {"-I", "INPUT", "-s", y->address, "-j", "DROP"},
-         {"-I", "OUTPUT", "-d", y->address, "-j", "DROP"}})
-    if (auto e = iptables(x->ns, rule); !e.empty())
-      return e;
-  cuts_.insert(key);
-  return "";
+  return set_cut(a, b, true);
 }
 
 std::string netns_network::restore(const std::string& a,
                                    const std::string& b) {
+  return set_cut(a, b, false);
+}
+
+std::string netns_network::set_cut(const std::string& a, const std::string& b,
+                                   bool on) {
   std::lock_guard<std::mutex> guard{mtx_};
   std::pair<std::string, std::string> key = std::minmax(a, b);
   std::string err;
@@ -308,14 +296,20 @@ std::string netns_network::restore(const std::string& a,
   auto* y = x != nullptr ? find(key.second, err) : nullptr;
   if (y == nullptr)
     return err;
-  if (cuts_.count(key) == 0)
-    return "";
+  if ((cuts_.count(key) != 0) == on)
+    return ""; // idempotent
+  // Both directions are dropped in one of the two namespaces; inserted
+  // first, so they win over a delay's queue rule.
+  std::string op = on ? "-I" : "-D";
   for (auto& rule : std::vector<std::vector<std::string>>{
-         {"-D", "INPUT", "-s", y->address, "-j", "DROP"},
-         {"-D", "OUTPUT", "-d", y->address, "-j", "DROP"}})
+         {op, "INPUT", "-s", y->address, "-j", "DROP"},
+         {op, "OUTPUT", "-d", y->address, "-j", "DROP"}})
     if (auto e = iptables(x->ns, rule); !e.empty())
       return e;
-  cuts_.erase(key);
+  if (on)
+    cuts_.insert(key);
+  else
+    cuts_.erase(key);
   return "";
 }
 

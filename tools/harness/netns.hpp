@@ -74,6 +74,8 @@ private:
     int index = 0;
   };
   const member* find(const std::string& node, std::string& err) const;
+  /// Inserts (`on`) or deletes the DROP rules between two nodes.
+  std::string set_cut(const std::string& a, const std::string& b, bool on);
   /// Runs iptables inside `ns`.
   std::string iptables(const std::string& ns,
                        const std::vector<std::string>& args);

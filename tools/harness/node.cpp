@@ -154,10 +154,10 @@ std::string node::start(int timeout_ms) {
   return "ferryd " + opts_.name + " did not become ready:\n" + log_tail(10);
 }
 
-int node::stop(int timeout_ms) {
+int node::stop(int timeout_ms, int sig) {
   if (pid_ <= 0)
     return 0;
-  process::kill_child(pid_, SIGTERM);
+  process::kill_child(pid_, sig);
   int status = 0;
   if (!process::wait_exit(pid_, timeout_ms, &status)) {
     process::kill_child(pid_, SIGKILL);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,9 @@ public:
   /// Starts ferryd and waits until it logs that it serves (or fails).
   /// Returns "" on success, else the reason (with the log's tail).
   std::string start(int timeout_ms = 15000);
-  /// SIGTERM, then SIGKILL after `timeout_ms`. Returns the wait status.
-  int stop(int timeout_ms = 5000);
+  /// `sig` (SIGTERM or SIGINT), then SIGKILL after `timeout_ms`. Returns
+  /// the wait status.
+  int stop(int timeout_ms = 5000, int sig = SIGTERM);
   /// SIGKILL, no cleanup (a crash).
   void kill();
   /// SIGSTOP / SIGCONT (a frozen host).

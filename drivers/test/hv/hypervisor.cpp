@@ -113,6 +113,13 @@ hypervisor::slot_ptr hypervisor::must_find(const std::string& name) {
   return s;
 }
 
+hypervisor::slot_ptr hypervisor::must_find_idle(const std::string& name) {
+  auto s = must_find(name);
+  if (s->migrating())
+    fail("GenericError", "domain '" + name + "' is already migrating");
+  return s;
+}
+
 json hypervisor::execute(const std::string& command, const json& args,
                          std::vector<int>& fds) {
   try {
@@ -343,9 +350,7 @@ json hypervisor::migrate_incoming(const json& args) {
 
 json hypervisor::migrate_out(const json& args) {
   auto name = str_arg(args, "name");
-  auto s = must_find(name);
-  if (s->migrating())
-    fail("GenericError", "domain '" + name + "' is already migrating");
+  auto s = must_find_idle(name);
   auto params = params_from_json(args);
   auto [kind, rest] = split_uri(str_arg(args, "uri"));
   channel_ptr ch;

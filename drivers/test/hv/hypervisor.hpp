@@ -70,6 +70,8 @@ private:
 
   slot_ptr find(const std::string& name);
   slot_ptr must_find(const std::string& name);
+  /// The domain `name`, refused if it already migrates.
+  slot_ptr must_find_idle(const std::string& name);
   json run(const std::string& command, const json& args,
            std::vector<int>& fds);
   json domain_create(const json& args);

@@ -27,9 +27,7 @@ constexpr const char* direct_context = "ferry-testhv-direct:";
 
 json hypervisor::migrate_direct(const json& args) {
   auto name = str_arg(args, "name");
-  auto s = must_find(name);
-  if (s->migrating())
-    fail("GenericError", "domain '" + name + "' is already migrating");
+  auto s = must_find_idle(name);
   auto params = params_from_json(args);
   auto target = parse_host_port(str_arg(args, "uri"));
   if (!target)

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/peer_link.hpp"
 #include "messages/all.hpp"
 #include "tests/unit/actors/actor_fixture.hpp"
 #include "tests/unit/actors/fakes.hpp"
@@ -488,4 +489,77 @@ TEST_F(coordinator, job_info_reports_the_current_phase) {
   EXPECT_EQ(info->value->phase, mig_phase::perform);
   EXPECT_EQ(info->value->role, "coordinator");
   EXPECT_EQ(info->value->job_id, job_id);
+}
+
+TEST_F(coordinator, source_entry_lost_during_begin_fails_and_calls_nothing_else) {
+  src->begin.hold();
+  start();
+  kill(src_entry);
+  EXPECT_EQ(log->lines(), (lines{"source.begin"}));
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::migration_failed) << error_text(err);
+  EXPECT_TRUE(coord_life->down);
+}
+
+TEST_F(coordinator, prepare_without_a_job_releases_the_source) {
+  dst->prepare.value.dest_job = caf::actor{};
+  start();
+  EXPECT_EQ(log->lines(), (lines{"source.begin", "dest.prepare",
+                                 "source.confirm(failed)"}));
+  EXPECT_EQ(code_of(failure()), errc::migration_failed);
+}
+
+TEST_F(coordinator, finish_failing_inside_the_destination_leaves_the_outcome_unknown) {
+  // An internal error may come from after the commit: never resume then.
+  dst->finish_success.fail(make_error(errc::internal, "driver crashed"));
+  start();
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(success)", "source.confirm(unknown)"}));
+  EXPECT_EQ(code_of(failure()), errc::outcome_unknown);
+}
+
+namespace {
+
+/// The source agent's session pool (peer_links): hands out `session`, or
+/// fails like an unreachable destination.
+caf::behavior fake_pool(caf::event_based_actor*, caf::actor session,
+                        bool reachable) {
+  return {
+    [session, reachable](get_peer_session&) -> caf::result<peer_session> {
+      if (!reachable)
+        return make_error(errc::disconnected,
+                          "cannot connect to agent at 10.0.0.2:16509");
+      peer_session s;
+      s.session = session;
+      s.agent_name = "agent-b";
+      return s;
+    },
+  };
+}
+
+} // namespace
+
+TEST_F(coordinator, p2p_takes_the_destination_session_from_the_agents_pool) {
+  auto a = args();
+  a.dest_entry = caf::actor{};
+  a.peer_links = spawn(fake_pool, dst_entry, true);
+  start(std::move(a));
+  EXPECT_EQ(log->lines(),
+            (lines{"source.begin", "dest.prepare", "source.perform",
+                   "dest.finish(success)", "source.confirm(committed)"}));
+  success();
+}
+
+TEST_F(coordinator, p2p_unreachable_destination_fails_before_begin) {
+  auto a = args();
+  a.dest_entry = caf::actor{};
+  a.peer_links = spawn(fake_pool, caf::actor{}, false);
+  start(std::move(a));
+  EXPECT_TRUE(log->lines().empty()) << "nothing may be asked of the source";
+  auto err = failure();
+  EXPECT_EQ(code_of(err), errc::migration_failed);
+  EXPECT_NE(error_text(err).find("cannot reach the destination agent"),
+            std::string::npos)
+    << error_text(err);
 }

@@ -161,3 +161,25 @@ TEST_F(job_journal_test, a_long_running_agent_does_not_grow_with_its_history) {
   EXPECT_LE(files_in_dir(), 10u + job_journal::prune_every);
   EXPECT_TRUE(j.find("0095")) << "the newest record was pruned";
 }
+
+TEST(job_journal_durability, only_the_commit_and_recovery_states_wait_for_fsync) {
+  using files::durability;
+  auto of = [](const char* role, const char* phase) {
+    job_record r;
+    r.role = role;
+    r.phase = phase;
+    return job_journal::durability_of(r);
+  };
+  // What another host may ask about after this host reboots.
+  EXPECT_EQ(of("destination", "committed"), durability::host_crash);
+  EXPECT_EQ(of("destination", "aborted"), durability::host_crash);
+  EXPECT_EQ(of("destination", "lost"), durability::host_crash);
+  EXPECT_EQ(of("source", "outcome-unknown"), durability::host_crash);
+  // The hot path: a host crash kills the guests these describe.
+  EXPECT_EQ(of("source", "begin"), durability::process_crash);
+  EXPECT_EQ(of("source", "perform"), durability::process_crash);
+  EXPECT_EQ(of("source", "verified"), durability::process_crash);
+  EXPECT_EQ(of("destination", "prepared"), durability::process_crash);
+  // Anything not named is synced (a new phase is safe by default).
+  EXPECT_EQ(of("source", "some-new-phase"), durability::host_crash);
+}
