@@ -211,15 +211,22 @@ def main():
         if proc in ("p2p", "tunnelled"):
             write(f"{proc}_cut_link_mid_transfer",
                   f"{proc}: the link between the agents goes silent mid-"
-                  "transfer; heartbeats notice; after it comes back the "
+                  "transfer; heartbeats notice on both sides, the destination "
+                  "tears its copy down before the link comes back, then the "
                   "domain runs on the source only",
+                  # On loopback a p2p job's native data does not cross the
+                  # proxy, so the source may send finish into the silent
+                  # link; the bytes wait in the socket and would reach the
+                  # destination on restore if it had not noticed the silence
+                  # itself (the source then learns 'committed' through
+                  # outcome-unknown resolution: safe, but another scenario).
                   f"migrate a web1 b {flags} --bandwidth 64 as j &\n"
                   "fault cut a b when j at 30%\n"
                   "wait j within 60s\n"
                   "expect job j fails\n"
+                  "expect state b web1 absent within 20s\n"
                   "fault restore a b\n"
-                  "expect runs web1 on a within 40s\n"
-                  "expect state b web1 absent within 10s\n")
+                  "expect runs web1 on a within 40s\n")
             write(f"{proc}_delayed_link",
                   f"{proc}: 30 ms of delay on the agents' link slows the "
                   "job but it completes",
