@@ -355,6 +355,12 @@ int stress_runner::check_leaks() {
   for (auto& n : nodes_) {
     auto& i = idle_[n];
     auto& f = now[n];
+    if (!cl_.at(n).running() || f.rss_kib == 0) {
+      // A dead agent has no RSS to compare: that is the worst leak check.
+      fail("agent " + n + " is not running at the end of the run");
+      ++failed;
+      continue;
+    }
     auto limit = static_cast<uint64_t>(static_cast<double>(i.rss_kib)
                                        * (1.0 + opts_.rss_slack));
     out_ << "leaks: agent " << n << " RSS idle " << mib(i.rss_kib)
