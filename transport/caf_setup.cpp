@@ -1,5 +1,8 @@
 #include "transport/caf_setup.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <thread>
@@ -19,6 +22,24 @@ void configure_caf(caf::actor_system_config& cfg, const tls_settings&,
                    const liveness& live) {
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
+  // Work sharing: one queue, and an idle worker is woken the moment a job
+  // arrives. CAF's default work stealing lets an idle worker fall into a
+  // 10 ms sleep from which it only steals, so on a quiet 2-core host each
+  // hop between actors could wait for it: a p2p migration of a 1 MiB
+  // domain took a median 46-47 ms of agent time with stealing and 20-21 ms
+  // with sharing, a trivial CLI call 79 ms and 44 ms (ferry-bench
+  // control_latency, interleaved runs, docs/benchmarks.md). ferry's actors
+  // do little work each; the heavy lifting is in detached actors.
+  // FERRY_CAF_SCHEDULER=stealing restores CAF's default for comparison.
+  auto policy = caf::atom("sharing");
+  if (const char* pol = std::getenv("FERRY_CAF_SCHEDULER")) {
+    if (std::strcmp(pol, "stealing") == 0)
+      policy = caf::atom("stealing");
+    else if (std::strcmp(pol, "sharing") != 0)
+      std::fprintf(stderr, "ferry: ignoring FERRY_CAF_SCHEDULER=%s (sharing "
+                           "or stealing)\n", pol);
+  }
+  cfg.set("scheduler.policy", policy);
   cfg.set("middleman.heartbeat-interval", caf::timespan{live.heartbeat});
   cfg.set("middleman.connection-timeout",
           caf::timespan{live.connection_timeout});
