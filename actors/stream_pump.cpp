@@ -59,7 +59,9 @@ void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
     }
     if (!wait_readable(fd, *sh))
       return;
-    std::vector<char> buf(cfg.chunk_bytes);
+    // Uninitialised and, at the default chunk size, a recycled slab: no
+    // memset, no mmap/munmap and no page faults per chunk.
+    chunk_bytes buf(cfg.chunk_bytes);
     size_t filled = 0;
     bool eof = false;
     // Fill the chunk with what is available now; block only for the first
@@ -139,6 +141,14 @@ void maybe_finish(self_ptr self) {
 }
 
 } // namespace
+
+chunk_pool_lease::chunk_pool_lease() {
+  chunk_pool::instance().retain();
+}
+
+chunk_pool_lease::~chunk_pool_lease() {
+  chunk_pool::instance().release();
+}
 
 stream_pump_state::~stream_pump_state() {
   if (shared) {

@@ -34,7 +34,16 @@ struct pump_shared {
   std::atomic<bool> finished{false};
 };
 
+/// Keeps `chunk_pool` recycling slabs while a pump lives.
+struct chunk_pool_lease {
+  chunk_pool_lease();
+  ~chunk_pool_lease();
+  chunk_pool_lease(const chunk_pool_lease&) = delete;
+  chunk_pool_lease& operator=(const chunk_pool_lease&) = delete;
+};
+
 struct stream_pump_state {
+  chunk_pool_lease pool; ///< First member: released after the reader joined.
   std::string job_id;
   int fd = -1;
   caf::actor peer;

@@ -2,14 +2,18 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
+#include <caf/meta/save_callback.hpp>
+#include <caf/serializer.hpp>
 #include <caf/sec.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "messages/chunk_bytes.hpp"
 #include "messages/finite.hpp"
 
 namespace ferry {
@@ -368,11 +372,12 @@ typename Inspector::result_type inspect(Inspector& f, pump_hello& x) {
   return f(caf::meta::type_name("ferry.pump_hello"), x.job_id, x.peer);
 }
 
-/// Migration bytes, either direction. `std::vector<char>` serialises as one
-/// block (FACTS.md).
+/// Migration bytes, either direction. On the wire a byte block like a
+/// `std::vector<char>` (one block, FACTS.md); in memory `chunk_bytes`, which
+/// is never zero-filled and reuses pooled storage.
 struct pump_chunk {
   uint64_t seq = 0;
-  std::vector<char> data;
+  chunk_bytes data;
 };
 
 /// Largest `pump_chunk` an agent accepts (pumps send 512 KiB by default).
@@ -382,15 +387,29 @@ constexpr size_t max_pump_chunk_bytes = size_t{16} << 20;
 /// to whatever length the wire claims before reading it, so five bytes from
 /// a peer could make an agent allocate gigabytes; check the length first.
 template <class Deserializer>
-caf::error load_bounded_bytes(Deserializer& f, std::vector<char>& xs,
-                              size_t max) {
+caf::error load_bounded_bytes(Deserializer& f, chunk_bytes& xs, size_t max) {
   size_t n = 0;
   if (auto err = f.begin_sequence(n))
     return err;
   if (n > max)
     return caf::make_error(caf::sec::invalid_argument,
                            "byte block exceeds its limit");
-  xs.resize(n);
+  // Allocated (uninitialised) only after the length check; a message
+  // shorter than it claims fails in apply_raw and the block is dropped.
+  chunk_bytes tmp(n);
+  if (n > 0)
+    if (auto err = f.apply_raw(n, tmp.data()))
+      return err;
+  xs = std::move(tmp);
+  return f.end_sequence();
+}
+
+/// Saves a byte block exactly as CAF saves a `std::vector<char>`.
+template <class Serializer>
+caf::error save_bytes(Serializer& f, chunk_bytes& xs) {
+  size_t n = xs.size();
+  if (auto err = f.begin_sequence(n))
+    return err;
   if (n > 0)
     if (auto err = f.apply_raw(n, xs.data()))
       return err;
@@ -404,8 +423,13 @@ typename Inspector::result_type inspect(Inspector& f, pump_chunk& x) {
              caf::meta::load_callback([&] {
                return load_bounded_bytes(f, x.data, max_pump_chunk_bytes);
              }));
+  } else if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
+    return f(caf::meta::type_name("ferry.pump_chunk"), x.seq,
+             caf::meta::save_callback([&] { return save_bytes(f, x.data); }));
   } else {
-    return f(caf::meta::type_name("ferry.pump_chunk"), x.seq, x.data);
+    // Printing (to_string): the length, not half a megabyte of bytes.
+    auto bytes = x.data.size();
+    return f(caf::meta::type_name("ferry.pump_chunk"), x.seq, bytes);
   }
 }
 

@@ -99,3 +99,52 @@ TEST_F(wire_test, pump_chunk_length_is_bounded_before_allocating) {
   EXPECT_TRUE(bad(big));
   EXPECT_LE(big.data.capacity(), max_pump_chunk_bytes);
 }
+
+// pump_chunk keeps its bytes in chunk_bytes (uninitialised, pooled) but
+// must stay on the wire what it was as a std::vector<char>: agents of
+// different builds talk to each other.
+TEST_F(wire_test, pump_chunk_saves_like_a_byte_vector_and_reuses_slabs) {
+  auto& pool = chunk_pool::instance();
+  pool.retain();
+  {
+    pump_chunk big{3, chunk_bytes(chunk_pool::slab_bytes)};
+    for (size_t i = 0; i < big.data.size(); ++i)
+      big.data.data()[i] = static_cast<char>(i * 7);
+    auto buf = save(big);
+    uint64_t seq = 3;
+    std::vector<char> bytes(big.data.data(), big.data.data() + big.data.size());
+    std::vector<char> legacy;
+    caf::binary_serializer sink{sys, legacy};
+    ASSERT_FALSE(sink(seq, bytes));
+    EXPECT_EQ(buf, legacy);
+    pump_chunk back;
+    caf::binary_deserializer src{sys, buf};
+    ASSERT_FALSE(src(back));
+    EXPECT_EQ(back.seq, 3u);
+    EXPECT_EQ(back.data, big.data);
+    EXPECT_EQ(back.data.capacity(), chunk_pool::slab_bytes);
+    auto copy = back;
+    EXPECT_EQ(copy.data, back.data);
+    EXPECT_NE(copy.data.data(), back.data.data());
+  }
+  // The pool keeps at most max_free slabs, and none once no pump runs.
+  std::vector<chunk_bytes> many;
+  for (size_t i = 0; i < 2 * chunk_pool::max_free; ++i)
+    many.emplace_back(chunk_pool::slab_bytes);
+  many.clear();
+  EXPECT_EQ(pool.free_slabs(), chunk_pool::max_free);
+  pool.release();
+  EXPECT_EQ(pool.free_slabs(), 0u);
+  // Small and empty chunks.
+  pump_chunk small{9, chunk_bytes(std::vector<char>{'a', 'b'})};
+  auto buf = save(small);
+  pump_chunk back;
+  caf::binary_deserializer src{sys, buf};
+  ASSERT_FALSE(src(back));
+  EXPECT_EQ(back.data, small.data);
+  pump_chunk empty;
+  buf = save(empty);
+  caf::binary_deserializer src2{sys, buf};
+  ASSERT_FALSE(src2(back));
+  EXPECT_TRUE(back.data.empty());
+}
