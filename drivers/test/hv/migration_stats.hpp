@@ -36,8 +36,9 @@ struct mig_stats {
   uint64_t transferred_bytes = 0; ///< Stream bytes sent or received.
   uint64_t remaining_bytes = 0;   ///< Dirty bytes still to send.
   uint64_t iteration = 0;         ///< Completed pre-copy passes.
-  uint64_t dirty_pages_rate = 0;  ///< Pages dirtied per second, last pass.
-  double mbps = 0;                ///< MiB/s of the last pass.
+  uint64_t dirty_pages_rate = 0;  ///< Pages dirtied per second: the last
+                                  ///< pass, or this one so far (every 100 ms).
+  double mbps = 0;                ///< MiB/s: the last pass, or this one so far.
   uint64_t expected_downtime_ms = 0;
   uint64_t downtime_ms = 0;       ///< Source: pause to receiver's verdict.
   uint64_t total_time_ms = 0;
