@@ -234,6 +234,8 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
       return rp;
     },
     [self](job_control& req) -> caf::result<job_stats> {
+      if (req.verb == job_verb::info && req.value == job_info_completed)
+        return self->state.history.find(req.driver, req.domain);
       auto* job = find_job(self, req.driver, req.domain);
       if (job == nullptr)
         return make_error(errc::invalid_state,
@@ -266,6 +268,7 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
       // whose test guests died with it: not committed here.
       return mig_outcome{mig_outcome::not_committed};
     },
+    [self](job_finished& msg) { self->state.history.add(std::move(msg)); },
     [self](const job_outcome& msg) {
       auto& st = self->state;
       st.outcomes[msg.job_id] = msg.committed;

@@ -9,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/job_history.hpp"
 #include "config/agent_settings.hpp"
 #include "drivers/job_journal.hpp"
 #include "transport/identity.hpp"
@@ -31,6 +32,7 @@ struct job_manager_state {
   std::map<std::string, job_entry> jobs; ///< By job id (+ role suffix).
   std::map<std::string, bool> outcomes;  ///< Finished destination jobs.
   std::deque<std::string> outcome_order;
+  job_history history; ///< Last finished job per domain (--completed).
   caf::actor peer_links; ///< Sessions with destination agents, reused.
   static inline const char* name = "ferry.job_manager";
 };

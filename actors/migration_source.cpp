@@ -10,6 +10,7 @@
 #include "actors/driver_messages.hpp"
 #include "drivers/driver.hpp"
 #include "actors/hardening.hpp"
+#include "actors/job_history.hpp"
 #include "messages/all.hpp"
 #include "messages/migration_rules.hpp"
 #include "transport/connector.hpp"
@@ -80,6 +81,16 @@ job_stats snapshot(self_ptr self) {
   return out;
 }
 
+/// Leaves the job's final figures with the job manager as the job ends
+/// (domjobinfo --completed).
+void record_finished(self_ptr self) {
+  auto& st = self->state;
+  auto s = snapshot(self);
+  if (s.phase != mig_phase::done && s.error.empty())
+    s.error = st.abort_reason;
+  self->send(st.ctx.manager, job_finished{st.ctx.driver_name, std::move(s)});
+}
+
 void stop_pump(self_ptr self) {
   if (self->state.pump) {
     caf::anon_send_exit(self->state.pump, caf::exit_reason::user_shutdown);
@@ -125,6 +136,7 @@ void conclude(self_ptr self, confirm_outcome outcome) {
     st.phase = outcome == confirm_outcome::committed ? mig_phase::done
                                                      : mig_phase::failed;
     caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
+    record_finished(self);
     self->quit();
   });
 }
@@ -516,6 +528,7 @@ caf::result<bool> on_confirm(self_ptr self, const mig_confirm& req) {
     st.phase = outcome == confirm_outcome::committed ? mig_phase::done
                                                      : mig_phase::failed;
     caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
+    record_finished(self);
     if (err)
       rp.deliver(err);
     else

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "actors/job_history.hpp"
 #include "actors/migration_coordinator.hpp"
 #include "messages/all.hpp"
 #include "messages/migration_rules.hpp"
@@ -57,7 +58,9 @@ nlohmann::json to_json(const migration_result& r) {
             {"finish", r.phases.finish}, {"confirm", r.phases.confirm}}}};
 }
 
-void print_jobinfo(std::ostream& out, const job_stats& s) {
+/// `domjobinfo`: one "Key: value" line per figure. A finished job
+/// (`--completed`) shows its total time, its downtime and how it ended.
+void print_jobinfo(std::ostream& out, const job_stats& s, bool completed) {
   auto line = [&](const char* key, const std::string& value) {
     out << std::left << std::setw(20) << key << value << "\n";
   };
@@ -67,9 +70,12 @@ void print_jobinfo(std::ostream& out, const job_stats& s) {
   line("Mode:", s.mode);
   line("Role:", s.role);
   line("Phase:", to_string(s.phase));
+  if (completed)
+    line("Result:", s.phase == mig_phase::done ? "completed" : "failed");
   if (!s.hv_status.empty())
     line("Hypervisor status:", s.hv_status);
-  line("Time elapsed:", std::to_string(s.elapsed_ms) + " ms");
+  line(completed ? "Time total:" : "Time elapsed:",
+       std::to_string(s.elapsed_ms) + " ms");
   line("Data total:", format_bytes(s.data_total));
   line("Data processed:", format_bytes(s.data_processed));
   line("Data remaining:", format_bytes(s.data_remaining));
@@ -78,8 +84,10 @@ void print_jobinfo(std::ostream& out, const job_stats& s) {
   std::snprintf(buf, sizeof(buf), "%.1f MiB/s", s.dirty_rate_mibps);
   line("Dirty rate:", buf);
   line("Iteration:", std::to_string(s.iteration));
-  line("Expected downtime:", std::to_string(s.expected_downtime_ms) + " ms");
-  if (s.downtime_ms > 0)
+  if (!completed)
+    line("Expected downtime:",
+         std::to_string(s.expected_downtime_ms) + " ms");
+  if (completed || s.downtime_ms > 0)
     line("Downtime:", std::to_string(s.downtime_ms) + " ms");
   if (s.throttle > 0)
     line("Throttle:", std::to_string(s.throttle) + " %");
@@ -283,19 +291,27 @@ caf::error migrate_cmd(context& ctx, const std::vector<std::string>& words) {
 /// A job-control verb: DOM plus, for some, a number.
 command job_command(const char* name, job_verb verb, const char* value_name,
                     const char* summary) {
-  std::string usage = std::string{"DOM"} + (value_name ? std::string{" "} + value_name : "");
+  std::string usage = std::string{verb == job_verb::info ? "[--completed] DOM"
+                                                         : "DOM"}
+                      + (value_name ? std::string{" "} + value_name : "");
   return {name, usage, summary,
           [name, verb, value_name](context& ctx,
                                    const std::vector<std::string>& words)
             -> caf::error {
             po::options_description desc;
+            if (verb == job_verb::info)
+              desc.add_options()("completed", po::bool_switch(),
+                                 "the last finished job");
             po::variables_map vm;
             std::vector<std::string> pos{"DOM"};
             if (value_name != nullptr)
               pos.push_back(value_name);
             if (auto err = parse_args(name, words, desc, pos, vm))
               return err;
-            job_control req{verb, vm["DOM"].as<std::string>(), 0, {}};
+            bool completed = verb == job_verb::info
+                             && vm["completed"].as<bool>();
+            job_control req{verb, vm["DOM"].as<std::string>(),
+                            completed ? job_info_completed : 0, {}};
             if (value_name != nullptr) {
               auto text = vm[value_name].as<std::string>();
               try {
@@ -319,7 +335,7 @@ command job_command(const char* name, job_verb verb, const char* value_name,
             }
             switch (verb) {
               case job_verb::info:
-                print_jobinfo(ctx.out(), *res);
+                print_jobinfo(ctx.out(), *res, completed);
                 break;
               case job_verb::abort:
                 ctx.out() << "Job " << res->job_id << " of '" << res->domain
@@ -348,7 +364,8 @@ void add_migration_commands(std::vector<command>& t) {
                "move a domain to another agent (or hypervisor, --direct)",
                migrate_cmd});
   t.push_back(job_command("domjobinfo", job_verb::info, nullptr,
-                          "progress of the domain's migration job"));
+                          "progress of the domain's migration job "
+                          "(--completed: its last finished one)"));
   t.push_back(job_command("domjobabort", job_verb::abort, nullptr,
                           "abort the domain's migration (it stays here)"));
   t.push_back(job_command("migrate-setmaxdowntime", job_verb::set_downtime,
