@@ -77,7 +77,8 @@ migrate() { # label source_uri migrate-args...
   local label=$1 src=$2; shift 2
   say "$label: ferry -c $src migrate $*"
   local out
-  out=$("$bin/ferry" -c "$src" --json migrate --verbose "$@" | tail -n 1)
+  # Progress goes to stderr (a bar on a terminal), the JSON result to stdout.
+  out=$("$bin/ferry" -c "$src" --json migrate --verbose "$@")
   field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" <<<"$out" | tr -d '"'; }
   printf '%s\n' "$out"
   results+=("$(printf '%-10s %9s %10s %9.1f   %s' "$label" "$(field total_ms)" \
@@ -88,6 +89,9 @@ migrate p2p "${uri[b]}" --live --p2p web1 "${uri[c]}"
 migrate tunnelled "${uri[c]}" --live --p2p --tunnelled web1 "${uri[a]}"
 migrate direct "${uri[a]}" --live --direct web1 "${hv[b]}"
 sleep 0.3
+
+say "The source's record of its last job: ferry -c ${uri[a]} domjobinfo --completed web1"
+"$bin/ferry" -c "${uri[a]}" domjobinfo --completed web1
 
 say "Where web1 is now"
 for n in a b c; do

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <future>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -97,12 +98,12 @@ void print_jobinfo(std::ostream& out, const job_stats& s, bool completed) {
     line("Error:", s.error);
 }
 
-/// Renders progress while a migration runs: a bar redrawn in place on a
-/// terminal, a plain line per second when piped.
+/// Renders progress while a migration runs, on stderr (stdout is for the
+/// result, e.g. the --json object): a bar redrawn in place on a terminal, a
+/// plain line per second when piped.
 class progress_printer {
 public:
-  explicit progress_printer(std::ostream& out)
-    : out_(out), tty_(::isatty(STDOUT_FILENO) == 1) {
+  progress_printer() : out_(std::cerr), tty_(::isatty(STDERR_FILENO) == 1) {
   }
 
   void show(const job_stats& s) {
@@ -122,9 +123,9 @@ public:
       pct = s.phase > mig_phase::perform ? 100 : 0;
     char text[200];
     std::snprintf(text, sizeof(text),
-                  "Migration: %-8s [%3.0f %%] %7.1f MiB/s  pass %llu  "
-                  "remaining %s",
-                  to_string(s.phase), pct, s.mibps,
+                  "Migration: %-8s [%3.0f %%] %7.1f MiB/s  dirty %.1f "
+                  "MiB/s  pass %llu  remaining %s",
+                  to_string(s.phase), pct, s.mibps, s.dirty_rate_mibps,
                   static_cast<unsigned long long>(s.iteration),
                   format_bytes(s.data_remaining).c_str());
     if (tty_) {
@@ -156,7 +157,7 @@ template <class T>
 caf::expected<T> wait_with_progress(context& ctx, std::future<caf::expected<T>>& fut,
                                     const agent_link& source,
                                     const std::string& domain, bool verbose) {
-  progress_printer printer{ctx.out()};
+  progress_printer printer;
   while (fut.wait_for(std::chrono::milliseconds{250})
          != std::future_status::ready) {
     if (!verbose)
