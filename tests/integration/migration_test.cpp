@@ -6,9 +6,14 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/fixture.hpp"
+#include "util/process.hpp"
 
 using namespace ferry;
 using namespace ferry::test;
@@ -28,6 +33,17 @@ const process_case processes[] = {
   {"tunnelled", {"--p2p", "--tunnelled"}},
   {"direct", {"--direct"}, true},
 };
+
+/// The value of a `domjobinfo` line ("Key:   value"), or "" without one.
+std::string field(const std::string& text, const std::string& key) {
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0) {
+      auto v = line.find_first_not_of(' ', key.size() + 1);
+      return v == std::string::npos ? "" : line.substr(v);
+    }
+  return "";
+}
 
 } // namespace
 
@@ -196,8 +212,6 @@ TEST_F(migration, explicit_migrate_uri_sets_the_data_address) {
 
 TEST_F(migration, abort_mid_transfer_leaves_it_running_on_the_source) {
   for (auto& pc : processes) {
-    if (pc.direct)
-      continue; // direct jobs are aborted the same way; covered below
     SCOPED_TRACE(pc.name);
     auto dom = std::string{"abort-"} + pc.name;
     start_busy_domain("a", dom);
@@ -220,35 +234,154 @@ TEST_F(migration, abort_mid_transfer_leaves_it_running_on_the_source) {
     EXPECT_NE(res.rc, 0);
     EXPECT_NE(res.err.find("aborted"), std::string::npos) << res.err;
     EXPECT_EQ(state_of("a", dom), "running");
-    EXPECT_EQ(state_of("b", dom), "absent");
+    // Direct: the destination agent learns from its hypervisor.
+    EXPECT_TRUE(wait_state("b", dom, "absent")) << state_of("b", dom);
+    auto last = on("a", {"domjobinfo", "--completed", dom});
+    EXPECT_EQ(last.rc, 0) << last.err;
+    EXPECT_EQ(field(last.out, "Result"), "failed") << last.out;
   }
 }
 
 TEST_F(migration, job_control_reports_and_tunes_a_running_job) {
   start_busy_domain("a", "tune");
+  fails("a", {"domjobinfo", "--completed", "tune"},
+        "no finished migration job");
   auto mig = std::async(std::launch::async, [&] {
     return on("a", {"migrate", "--live", "--p2p", "--tunnelled",
                     "--bandwidth", "32", "tune", cl.at("b").uri()});
   });
+  // 256 MiB at 32 MiB/s: the first pass takes 8 s; sample it.
   std::string info;
-  for (int i = 0; i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-    auto r = on("a", {"domjobinfo", "tune"});
-    if (r.rc == 0 && r.out.find("perform") != std::string::npos) {
-      info = r.out;
-      break;
-    }
+  std::vector<nlohmann::json> first_pass;
+  for (int i = 0; i < 200 && first_pass.size() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    auto r = on("a", {"--json", "domjobinfo", "tune"});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (r.rc != 0 || !j.is_object() || j.value("phase", "") != "perform")
+      continue;
+    if (j.value("iteration", uint64_t{99}) != 0)
+      break; // this slow a machine: the first pass is over
+    first_pass.push_back(j);
+    if (info.empty())
+      info = ok("a", {"domjobinfo", "tune"});
   }
-  ASSERT_FALSE(info.empty());
-  EXPECT_NE(info.find("Mode:               tunnelled"), std::string::npos)
-    << info;
-  EXPECT_NE(info.find("Role:               source"), std::string::npos);
+  ASSERT_GE(first_pass.size(), 2u);
+  EXPECT_EQ(field(info, "Mode"), "tunnelled") << info;
+  EXPECT_EQ(field(info, "Role"), "source") << info;
+  EXPECT_EQ(field(info, "Iteration"), "0") << info;
+  EXPECT_NE(field(info, "Memory bandwidth"), "") << info;
+  EXPECT_NE(field(info, "Dirty rate"), "") << info;
+  auto& early = first_pass.front();
+  auto& late = first_pass.back();
+  auto total = uint64_t{256} << 20;
+  EXPECT_EQ(late.value("data_total", uint64_t{0}), total) << late;
+  EXPECT_GT(late.value("data_processed", uint64_t{0}),
+            early.value("data_processed", uint64_t{0}))
+    << early << "\n" << late;
+  EXPECT_LT(late.value("data_remaining", total),
+            early.value("data_remaining", uint64_t{0}))
+    << early << "\n" << late;
+  // Running figures of the first pass, not the 0 of "no pass ended yet".
+  EXPECT_GT(late.value("mibps", 0.0), 0.0) << late;
+  EXPECT_LT(late.value("mibps", 0.0), 256.0) << late; // limited to 32
+  EXPECT_GT(late.value("dirty_rate_mibps", 0.0), 0.0) << late;
   ok("a", {"migrate-setmaxdowntime", "tune", "500"});
   ok("a", {"migrate-setspeed", "tune", "0"}); // unlimited: finish now
   auto res = mig.get();
   EXPECT_EQ(res.rc, 0) << res.err;
   EXPECT_EQ(state_of("b", "tune"), "running");
   fails("a", {"domjobinfo", "tune"}, "no migration job");
+  // The finished job: its total time and final downtime.
+  auto done = ok("a", {"domjobinfo", "--completed", "tune"});
+  EXPECT_EQ(field(done, "Result"), "completed") << done;
+  EXPECT_EQ(field(done, "Phase"), "done") << done;
+  EXPECT_NE(field(done, "Time total"), "") << done;
+  EXPECT_NE(field(done, "Downtime"), "") << done;
+  auto j = nlohmann::json::parse(
+    ok("a", {"--json", "domjobinfo", "--completed", "tune"}), nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j.value("mode", ""), "tunnelled") << j;
+  EXPECT_GT(j.value("downtime_ms", uint64_t{0}), 0u) << j;
+  EXPECT_GE(j.value("elapsed_ms", uint64_t{0}),
+            j.value("downtime_ms", uint64_t{0}) + 1000) << j;
+  EXPECT_GE(j.value("data_processed", uint64_t{0}), total) << j;
+  EXPECT_EQ(j.value("data_remaining", uint64_t{1}), 0u) << j;
+  EXPECT_EQ(j.value("error", "?"), "") << j;
+}
+
+TEST_F(migration, the_client_may_disconnect_and_a_p2p_migration_goes_on) {
+  start_busy_domain("a", "detached");
+  process::spawn_request req;
+  req.argv = {cl.tools() + "/ferry", "-c", cl.at("a").uri(), "migrate",
+              "--live", "--p2p", "--bandwidth", "16", "detached",
+              cl.at("b").uri()};
+  req.env.push_back("FERRY_PKI_DIR=" + cl.client_pki("admin"));
+  int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  req.stdout_fd = devnull;
+  req.stderr_fd = devnull;
+  std::string why;
+  auto pid = process::spawn(req, why);
+  ::close(devnull);
+  ASSERT_GT(pid, 0) << why;
+  bool transferring = false;
+  for (int i = 0; i < 200 && !transferring; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    auto r = on("a", {"domjobinfo", "detached"});
+    transferring = r.rc == 0 && field(r.out, "Phase") == "perform";
+  }
+  if (!transferring)
+    process::kill_child(pid, SIGKILL);
+  ASSERT_TRUE(transferring);
+  process::kill_child(pid, SIGKILL);
+  ASSERT_TRUE(process::wait_exit(pid, 5000));
+  // Without its client the job goes on (16 MiB/s: 16 s for the first pass).
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  auto info = on("a", {"domjobinfo", "detached"});
+  ASSERT_EQ(info.rc, 0) << info.err;
+  EXPECT_EQ(field(info.out, "Phase"), "perform") << info.out;
+  ok("a", {"migrate-setspeed", "detached", "0"});
+  EXPECT_TRUE(wait_state("b", "detached", "running", 30000))
+    << state_of("b", "detached");
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = on("a", {"domjobinfo", "detached"}).rc != 0;
+    if (!gone)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  EXPECT_TRUE(gone) << "the job never ended on the source";
+  EXPECT_EQ(state_of("a", "detached"), "shut off") << "defined: stays, off";
+  EXPECT_EQ(state_of("b", "detached"), "running");
+  auto done = ok("a", {"domjobinfo", "--completed", "detached"});
+  EXPECT_EQ(field(done, "Result"), "completed") << done;
+  EXPECT_EQ(field(done, "Mode"), "p2p") << done;
+}
+
+TEST_F(migration, verbose_progress_goes_to_stderr_and_the_result_to_stdout) {
+  start_busy_domain("a", "chatty", 128);
+  // 128 MiB at 64 MiB/s: two seconds and more of plain progress lines.
+  auto r = on("a", {"--json", "migrate", "--live", "--verbose",
+                    "--bandwidth", "64", "chatty", cl.at("b").uri()});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  auto res = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(res.is_object()) << r.out;
+  EXPECT_EQ(res.value("domain", ""), "chatty") << r.out;
+  // Piped: plain lines, no bar redrawn with carriage returns.
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
+  std::istringstream in{r.err};
+  int lines = 0;
+  bool first_pass_moving = false;
+  for (std::string line; std::getline(in, line);) {
+    ++lines;
+    EXPECT_EQ(line.rfind("Migration: ", 0), 0u) << line;
+    if (line.find("perform") != std::string::npos
+        && line.find("pass 0") != std::string::npos
+        && line.find(" 0.0 MiB/s  dirty") == std::string::npos)
+      first_pass_moving = true;
+  }
+  EXPECT_GE(lines, 2) << r.err;
+  EXPECT_TRUE(first_pass_moving) << r.err;
+  EXPECT_EQ(state_of("b", "chatty"), "running");
 }
 
 TEST_F(migration, non_converging_migration_fails_cleanly_or_auto_converges) {
