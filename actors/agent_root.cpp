@@ -10,6 +10,7 @@
 #include <caf/result.hpp>
 
 #include "actors/driver_actor.hpp"
+#include "actors/event_bus.hpp"
 #include "actors/fan_out.hpp"
 #include "actors/gatekeeper.hpp"
 #include "actors/job_manager.hpp"
@@ -27,6 +28,7 @@ using self_ptr = caf::stateful_actor<agent_root_state>*;
 constexpr auto driver_open_timeout = std::chrono::seconds{120};
 constexpr auto publish_timeout = std::chrono::seconds{10};
 constexpr auto info_timeout = std::chrono::seconds{10};
+constexpr auto subscribe_timeout = std::chrono::seconds{10};
 
 void report(self_ptr self, const caf::error& err, uint16_t port) {
   if (self->state.on_ready) {
@@ -90,6 +92,10 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
   st.id = std::move(id);
   st.journal = std::move(journal);
   st.on_ready = std::move(on_ready);
+  // The bus first: drivers and jobs publish on it as soon as they run.
+  st.events = self->spawn<caf::linked>(event_bus, st.settings.name,
+                                       default_max_event_subscribers);
+  register_event_bus(self->system(), st.events);
   self->set_down_handler([self](caf::down_msg& msg) {
     for (auto& [name, drv] : self->state.drivers) {
       if (drv.address() != msg.source)
@@ -161,6 +167,15 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
                 done();
               },
               [done](caf::error&) mutable { done(); });
+      return rp;
+    },
+    [self](subscribe_events& req) -> caf::result<bool> {
+      // Answered here rather than delegated: the bus's handle stays local,
+      // so that no client can publish on it.
+      auto rp = self->make_response_promise<bool>();
+      self->request(self->state.events, subscribe_timeout, std::move(req))
+        .then([rp](bool ok) mutable { rp.deliver(ok); },
+              [rp](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
     [self](const get_node_info&) -> caf::result<node_info> {

@@ -24,6 +24,7 @@ struct agent_root_state {
   std::map<std::string, caf::actor> drivers;
   caf::actor gatekeeper;
   caf::actor jobs;
+  caf::actor events; ///< The event bus (actors/event_bus.hpp).
   size_t drivers_pending = 0;
   ready_callback on_ready;
   bool serving = false;
@@ -36,8 +37,9 @@ struct agent_root_state {
 ///        └─ no: report the error and quit
 ///        └─ yes: spawn gatekeeper, publish it (TLS or TCP) ──> ready
 ///
-/// Afterwards it answers node-wide requests (nodeinfo) and takes every
-/// child down with it on shutdown (they are linked).
+/// Afterwards it answers node-wide requests (nodeinfo, event
+/// subscriptions for the event bus) and takes every child down with it on
+/// shutdown (they are linked).
 caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
                          agent_settings settings, identity_ptr id,
                          std::shared_ptr<job_journal> journal,

@@ -6,7 +6,10 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/driver_messages.hpp"
+#include "actors/event_bus.hpp"
 #include "config/agent_settings.hpp"
 #include "drivers/job_journal.hpp"
 #include "actors/hardening.hpp"
@@ -14,6 +17,31 @@
 #include "util/log.hpp"
 
 namespace ferry {
+
+namespace {
+
+/// A direct migration into this host ran without a destination job: the
+/// hypervisor's DOMAIN_INCOMING event is the only news of it, so the
+/// lifecycle events come from here.
+void publish_incoming(caf::actor_system& sys, const driver_event& ev) {
+  auto data = nlohmann::json::parse(ev.payload, nullptr, false);
+  if (!data.is_object() || ev.domain.empty())
+    return;
+  auto status = data.value("status", std::string{});
+  auto bus = event_bus_of(sys);
+  if (status == "completed") {
+    publish_event(bus, ev.domain, lifecycle_event::started_migrated, {},
+                  "direct");
+    if (data.value("running", false))
+      publish_event(bus, ev.domain, lifecycle_event::resumed_migrated, {},
+                    "direct");
+  } else if (status == "failed") {
+    publish_event(bus, ev.domain, lifecycle_event::failed, {},
+                  "direct: " + data.value("error-desc", std::string{}));
+  }
+}
+
+} // namespace
 
 caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
                            std::string driver_name, agent_settings settings,
@@ -98,6 +126,8 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
     [drv_ref](const get_driver_info&) { return drv_ref->describe(); },
     [self, drv_ref](const driver_event& ev) {
       drv_ref->handle_event(ev);
+      if (ev.kind == "DOMAIN_INCOMING")
+        publish_incoming(self->system(), ev);
       if (ev.kind == "MIGRATION") {
         auto i = self->state.watchers.find(ev.domain);
         if (i != self->state.watchers.end())

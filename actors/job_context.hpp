@@ -5,6 +5,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/event_bus.hpp"
 #include "config/agent_settings.hpp"
 #include "transport/identity.hpp"
 
@@ -16,6 +17,7 @@ struct job_context {
   std::string driver_name;
   caf::actor driver;      ///< The local driver actor.
   caf::actor manager;     ///< The job manager (outcome records).
+  caf::actor events;      ///< The agent's event bus (may be invalid).
   identity_ptr id;        ///< The agent's own identity (outcome queries).
   host_port data_listen;  ///< Where a destination hypervisor listens.
   bool agents_tls = true; ///< Agent links use TLS (for --secure).

@@ -41,6 +41,7 @@ caf::expected<job_context> context_for(self_ptr self,
   ctx.driver_name = name;
   ctx.driver = i->second;
   ctx.manager = caf::actor_cast<caf::actor>(self);
+  ctx.events = event_bus_of(self->system());
   ctx.id = st.id;
   ctx.data_listen = st.settings.testhv.listen;
   ctx.agents_tls = !st.settings.insecure_tcp;

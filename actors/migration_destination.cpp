@@ -52,9 +52,16 @@ void run_finish(self_ptr self, bool success,
           [then](caf::error& err) { then(err); });
 }
 
+/// Publishes a lifecycle event about the incoming domain.
+void emit(self_ptr self, lifecycle_event kind, std::string detail) {
+  auto& st = self->state;
+  publish_event(st.ctx.events, st.domain, kind, st.job_id, std::move(detail));
+}
+
 void tear_down(self_ptr self, const char* why) {
   FERRY_WARN("destination", "job " << self->state.job_id << ": " << why
                                    << "; tearing the incoming domain down");
+  emit(self, lifecycle_event::failed, why);
   run_finish(self, false, [self](caf::expected<int64_t>) { done(self, false); });
 }
 
@@ -97,6 +104,8 @@ caf::behavior prepared(self_ptr self) {
                  [self, rp, success](caf::expected<int64_t> res) mutable {
                    auto& st = self->state;
                    if (!res) {
+                     emit(self, lifecycle_event::failed,
+                          "finish: " + error_text(res.error()));
                      rp.deliver(res.error());
                      if (success) {
                        // Not committed: never leave the incoming copy.
@@ -108,8 +117,17 @@ caf::behavior prepared(self_ptr self) {
                      }
                      return;
                    }
-                   if (success)
+                   if (success) {
+                     emit(self, lifecycle_event::started_migrated,
+                          mode_of(st.flags));
+                     if (*res > 0)
+                       emit(self, lifecycle_event::resumed_migrated,
+                            mode_of(st.flags));
                      faults::hit("dest.committed"); // crash: reply lost
+                   } else {
+                     emit(self, lifecycle_event::failed,
+                          "the source reported the transfer failed");
+                   }
                    finish_cookie out;
                    out.committed = success;
                    out.resumed_at_ms = *res;

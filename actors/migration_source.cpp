@@ -125,6 +125,31 @@ void apply_confirm(self_ptr self, confirm_outcome outcome,
           });
 }
 
+/// Publishes a lifecycle event about the domain.
+void emit(self_ptr self, lifecycle_event kind, std::string detail) {
+  auto& st = self->state;
+  publish_event(st.ctx.events, st.domain, kind, st.job_id, std::move(detail));
+}
+
+/// Publishes what confirm did: stopped-migrated after a commit; failed,
+/// and resumed-migrated if the migration had paused a running guest that
+/// confirm resumed.
+void emit_confirmed(self_ptr self, confirm_outcome outcome,
+                    const caf::error& err) {
+  auto& st = self->state;
+  if (outcome == confirm_outcome::committed) {
+    emit(self, lifecycle_event::stopped_migrated,
+         err ? "confirm: " + error_text(err) : mode_of(st.flags));
+    return;
+  }
+  emit(self, lifecycle_event::failed,
+       st.failure.empty() ? std::string{"not committed"} : st.failure);
+  bool paused = st.stats.paused_at_ms > 0 || st.suspended_by_timeout
+                || st.held_paused;
+  if (!err && st.was_running && paused)
+    emit(self, lifecycle_event::resumed_migrated, "after a failed migration");
+}
+
 /// Ends the job after confirm (or on our own when the coordinator is gone).
 void conclude(self_ptr self, confirm_outcome outcome) {
   stop_pump(self);
@@ -133,6 +158,7 @@ void conclude(self_ptr self, confirm_outcome outcome) {
     if (err)
       FERRY_ERROR("source", "job " << st.job_id << ": confirm: "
                                    << error_text(err));
+    emit_confirmed(self, outcome, err);
     st.phase = outcome == confirm_outcome::committed ? mig_phase::done
                                                      : mig_phase::failed;
     caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
@@ -220,6 +246,7 @@ void resolve(self_ptr self, recover_promise rp = std::nullopt) {
                                           << ": destination did not commit; "
                                              "resuming here");
               st.phase = mig_phase::failed;
+              st.failure = "the destination did not commit";
               resolution_ended(self, rp, true,
                                "the destination did not commit; "
                                  + st.domain + " stays here");
@@ -232,6 +259,7 @@ void resolve(self_ptr self, recover_promise rp = std::nullopt) {
                                    "copy died with its agent; resuming the "
                                    "source copy, the last one left");
               st.phase = mig_phase::failed;
+              st.failure = "the destination's copy died in a crash";
               resolution_ended(self, rp, true,
                                "the destination's copy died in a crash; "
                                  + st.domain
@@ -253,6 +281,10 @@ void resolve(self_ptr self, recover_promise rp = std::nullopt) {
 
 void start_resolution(self_ptr self) {
   auto& st = self->state;
+  if (st.phase != mig_phase::outcome_unknown)
+    emit(self, lifecycle_event::suspended_outcome_unknown,
+         "kept paused until the destination answers");
+  st.held_paused = true;
   st.phase = mig_phase::outcome_unknown;
   auto n = std::min<uint32_t>(st.resolve_attempts++, 4);
   auto delay = std::chrono::seconds{1u << n}; // 1, 2, 4, 8, 16 s
@@ -275,6 +307,7 @@ void on_terminal(self_ptr self, const std::string& status) {
         if (status == "completed") {
           if (auto err = faults::hit("source.verified")) {
             st.phase = mig_phase::failed;
+            st.failure = error_text(err);
             stop_pump(self);
             st.perform_rp.deliver(err);
             return;
@@ -301,9 +334,10 @@ void on_terminal(self_ptr self, const std::string& status) {
                 auto& st = self->state;
                 st.phase = mig_phase::failed;
                 stop_pump(self);
-                st.perform_rp.deliver(make_error(
-                  errc::migration_failed,
-                  "cannot journal the verified transfer: " + error_text(err)));
+                st.failure = "cannot journal the verified transfer: "
+                             + error_text(err);
+                st.perform_rp.deliver(
+                  make_error(errc::migration_failed, st.failure));
                 if (!st.coordinator)
                   conclude(self, confirm_outcome::failed);
               });
@@ -316,6 +350,7 @@ void on_terminal(self_ptr self, const std::string& status) {
                                             : st.stats.error;
         auto code = st.abort_reason.empty() ? errc::migration_failed
                                             : errc::migration_aborted;
+        st.failure = why;
         st.perform_rp.deliver(make_error(code, why));
         if (!st.coordinator)
           conclude(self, confirm_outcome::failed);
@@ -325,8 +360,8 @@ void on_terminal(self_ptr self, const std::string& status) {
         if (!st.perform_pending)
           return;
         st.perform_pending = false;
-        st.perform_rp.deliver(
-          make_error(errc::migration_failed, "hypervisor migration " + status));
+        st.failure = "hypervisor migration " + status;
+        st.perform_rp.deliver(make_error(errc::migration_failed, st.failure));
       });
 }
 
@@ -525,6 +560,7 @@ caf::result<bool> on_confirm(self_ptr self, const mig_confirm& req) {
   stop_pump(self);
   apply_confirm(self, outcome, [self, rp, outcome](caf::error err) mutable {
     auto& st = self->state;
+    emit_confirmed(self, outcome, err);
     st.phase = outcome == confirm_outcome::committed ? mig_phase::done
                                                      : mig_phase::failed;
     caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
@@ -582,6 +618,7 @@ caf::behavior begun(self_ptr self) {
                          return;
                        st.perform_pending = false;
                        st.phase = mig_phase::failed;
+                       st.failure = error_text(err);
                        stop_pump(self);
                        st.perform_rp.deliver(err);
                        if (!st.coordinator)
@@ -626,6 +663,8 @@ caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
       // Data verified, confirm never came: finish may have committed.
       start_resolution(self);
     } else if (st.phase == mig_phase::begin || st.phase == mig_phase::failed) {
+      if (st.failure.empty())
+        st.failure = "the migration's coordinator went away";
       conclude(self, confirm_outcome::failed);
     }
   });

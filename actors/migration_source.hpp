@@ -51,6 +51,10 @@ struct source_job_state {
   caf::response_promise perform_rp;
   bool perform_pending = false;
   std::string abort_reason;
+  /// Why the migration failed, for the `failed` event.
+  std::string failure;
+  /// The guest is held paused while the outcome is unknown.
+  bool held_paused = false;
   uint32_t resolve_attempts = 0;
   /// migrate-recover requests still waiting: an automatic attempt that
   /// concludes the job answers them too (the job ends with it).

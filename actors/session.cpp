@@ -147,6 +147,15 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
         return err;
       return forward<domain_digest>(self, driver, std::move(req));
     },
+    [self, root](subscribe_events& req) -> caf::result<bool> {
+      if (auto err = check(self, role::read, "subscribe to events"))
+        return err;
+      FERRY_INFO("session", "'" << self->state.bind.identity
+                                << "' subscribes to events"
+                                << (req.domain.empty() ? ""
+                                                       : " of " + req.domain));
+      return forward<bool>(self, root, std::move(req));
+    },
     [self, root](get_node_info& req) -> caf::result<node_info> {
       if (auto err = check(self, role::read, "read node info"))
         return err;

@@ -2,6 +2,7 @@
 
 #include "messages/domain.hpp"
 #include "messages/error.hpp"
+#include "messages/events.hpp"
 #include "messages/lifecycle.hpp"
 #include "messages/session.hpp"
 #include "messages/migration.hpp"

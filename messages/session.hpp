@@ -14,7 +14,7 @@ constexpr uint32_t protocol_version = 1;
 
 /// Roles an identity can hold (the ACL maps certificate names to these).
 enum class role : uint8_t {
-  read = 0, ///< list, info, dumpxml, domdigest, nodeinfo, domjobinfo.
+  read = 0, ///< list, info, dumpxml, domdigest, nodeinfo, domjobinfo, event.
   admin,    ///< lifecycle, migrate, abort, introspection.
   peer,     ///< another agent: may migrate domains into this host.
 };

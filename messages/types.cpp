@@ -59,6 +59,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<driver_info>>("ferry.driver_info_list");
   cfg.add_message_type<std::vector<job_stats>>("ferry.job_stats_list");
   cfg.add_message_type<agent_snapshot>("ferry.agent_snapshot");
+  cfg.add_message_type<domain_event>("ferry.domain_event");
+  cfg.add_message_type<subscribe_events>("ferry.subscribe_events");
 }
 
 } // namespace ferry

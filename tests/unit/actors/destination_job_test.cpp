@@ -26,11 +26,13 @@ protected:
     driver = spawn(fake_driver, drv);
     manager = probe(manager_box);
     coord = probe(coord_box);
+    events = probe(events_box);
     job_context ctx;
     ctx.agent_name = "agent-b";
     ctx.driver_name = "test";
     ctx.driver = driver;
     ctx.manager = manager;
+    ctx.events = events;
     ctx.data_listen = {"10.0.0.2", 0};
     ctx.driver_timeout = 10s;
     job = spawn(migration_destination, ctx);
@@ -82,11 +84,23 @@ protected:
 
   using outcome_list = std::vector<std::pair<std::string, bool>>;
 
+  /// The lifecycle events the job published, in order.
+  std::vector<lifecycle_event> published() const {
+    std::vector<lifecycle_event> out;
+    for (size_t i = 0; i < events_box->count<domain_event>(); ++i)
+      out.push_back(events_box->get<domain_event>(i).kind);
+    return out;
+  }
+
+  using event_list = std::vector<lifecycle_event>;
+
   const std::string job_id = "0123456789abcdef0123456789abcdef";
   std::shared_ptr<trace> log = std::make_shared<trace>();
   std::shared_ptr<driver_script> drv = std::make_shared<driver_script>(log);
   std::shared_ptr<inbox> manager_box;
   std::shared_ptr<inbox> coord_box;
+  std::shared_ptr<inbox> events_box;
+  caf::actor events;
   caf::actor driver;
   caf::actor manager;
   caf::actor coord;
@@ -277,4 +291,43 @@ TEST_F(destination_job, abort_before_finish_tears_down) {
   EXPECT_FALSE(drv->finishes[0].success);
   EXPECT_EQ(outcomes(), (outcome_list{{job_id, false}}));
   EXPECT_TRUE(life->down);
+}
+
+// -- lifecycle events ----------------------------------------------------------
+
+TEST_F(destination_job, commit_publishes_started_and_resumed_migrated) {
+  ASSERT_TRUE(prepare()->ok());
+  EXPECT_TRUE(published().empty()) << "nothing is owned here before finish";
+  ASSERT_TRUE(finish(true)->ok());
+  EXPECT_EQ(published(), (event_list{lifecycle_event::started_migrated,
+                                     lifecycle_event::resumed_migrated}));
+  auto& ev = events_box->get<domain_event>(0);
+  EXPECT_EQ(ev.domain, "vm1-new");
+  EXPECT_EQ(ev.job_id, job_id);
+  EXPECT_GT(ev.unix_ms, 0);
+}
+
+TEST_F(destination_job, commit_with_suspend_publishes_no_resume) {
+  auto req = prepare_request();
+  req.flags.suspend = true;
+  ASSERT_TRUE(prepare(req)->ok());
+  drv->finish.give(0);
+  ASSERT_TRUE(finish(true)->ok());
+  EXPECT_EQ(published(), (event_list{lifecycle_event::started_migrated}));
+}
+
+TEST_F(destination_job, tear_down_publishes_failed) {
+  ASSERT_TRUE(prepare()->ok());
+  drv->finish.give(0);
+  ASSERT_TRUE(finish(false)->ok());
+  EXPECT_EQ(published(), (event_list{lifecycle_event::failed}));
+}
+
+TEST_F(destination_job, coordinator_lost_publishes_failed) {
+  ASSERT_TRUE(prepare()->ok());
+  drv->finish.give(0);
+  kill(coord);
+  EXPECT_EQ(published(), (event_list{lifecycle_event::failed}));
+  EXPECT_NE(events_box->get<domain_event>(0).detail.find("coordinator lost"),
+            std::string::npos);
 }

@@ -28,11 +28,13 @@ protected:
     driver = spawn(fake_driver, drv);
     manager = probe(manager_box);
     coord = probe(coord_box);
+    events = probe(events_box);
     job_context ctx;
     ctx.agent_name = "agent-a";
     ctx.driver_name = "test";
     ctx.driver = driver;
     ctx.manager = manager;
+    ctx.events = events;
     // No identity: an outcome query (ferry+tls) fails at once, without
     // touching the network.
     ctx.id = nullptr;
@@ -114,11 +116,23 @@ protected:
     ASSERT_TRUE(res->ok()) << error_text(res->error);
   }
 
+  /// The lifecycle events the job published, in order.
+  std::vector<lifecycle_event> published() const {
+    std::vector<lifecycle_event> out;
+    for (size_t i = 0; i < events_box->count<domain_event>(); ++i)
+      out.push_back(events_box->get<domain_event>(i).kind);
+    return out;
+  }
+
+  using event_list = std::vector<lifecycle_event>;
+
   const std::string job_id = "0123456789abcdef0123456789abcdef";
   std::shared_ptr<trace> log = std::make_shared<trace>();
   std::shared_ptr<driver_script> drv = std::make_shared<driver_script>(log);
   std::shared_ptr<inbox> manager_box;
   std::shared_ptr<inbox> coord_box;
+  std::shared_ptr<inbox> events_box;
+  caf::actor events;
   caf::actor driver;
   caf::actor manager;
   caf::actor coord;
@@ -469,4 +483,43 @@ TEST_F(source_job, unexpected_messages_do_not_disturb_it) {
   EXPECT_FALSE(life->down);
   auto res = perform();
   EXPECT_EQ(drv->starts.size(), 1u);
+}
+
+// -- lifecycle events ----------------------------------------------------------
+
+TEST_F(source_job, committed_confirm_publishes_stopped_migrated) {
+  verified();
+  EXPECT_TRUE(published().empty());
+  ASSERT_TRUE(confirm(confirm_outcome::committed)->ok());
+  EXPECT_EQ(published(), (event_list{lifecycle_event::stopped_migrated}));
+  auto& ev = events_box->get<domain_event>(0);
+  EXPECT_EQ(ev.domain, "vm1");
+  EXPECT_EQ(ev.job_id, job_id);
+}
+
+TEST_F(source_job, failed_transfer_publishes_failed_with_the_reason) {
+  ASSERT_TRUE(begin()->ok());
+  auto res = perform();
+  hypervisor("failed", "migration stalled: 12 MiB left after 30 s");
+  ASSERT_TRUE(confirm(confirm_outcome::failed)->ok());
+  // Live and never paused: nothing to resume.
+  EXPECT_EQ(published(), (event_list{lifecycle_event::failed}));
+  EXPECT_NE(events_box->get<domain_event>(0).detail.find("stalled"),
+            std::string::npos);
+}
+
+TEST_F(source_job, failure_after_the_pause_publishes_failed_and_resumed) {
+  verified(); // the guest was paused for the switchover
+  ASSERT_TRUE(confirm(confirm_outcome::failed)->ok());
+  EXPECT_EQ(published(), (event_list{lifecycle_event::failed,
+                                     lifecycle_event::resumed_migrated}));
+}
+
+TEST_F(source_job, unknown_outcome_publishes_suspended_once) {
+  verified();
+  ASSERT_TRUE(confirm(confirm_outcome::unknown)->ok());
+  advance_time(1s); // a resolution attempt (fails: no identity)
+  advance_time(2s);
+  EXPECT_EQ(published(),
+            (event_list{lifecycle_event::suspended_outcome_unknown}));
 }

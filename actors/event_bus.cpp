@@ -1,0 +1,132 @@
+#include "actors/event_bus.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <caf/actor_registry.hpp>
+#include <caf/atom.hpp>
+#include <caf/result.hpp>
+#include <caf/send.hpp>
+
+#include "actors/hardening.hpp"
+#include "messages/error.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<event_bus_state>*;
+
+/// The registry key of the agent's event bus.
+using event_bus_atom = caf::atom_constant<caf::atom("evbus")>;
+
+void clamp(std::string& x, size_t max) {
+  if (x.size() > max)
+    x.resize(max);
+}
+
+} // namespace
+
+caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self,
+                        std::string agent_name, size_t max_subscribers) {
+  harden(self, "events");
+  self->state.agent_name = std::move(agent_name);
+  self->state.max_subscribers = max_subscribers;
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& subs = self->state.subscribers;
+    auto i = std::remove_if(subs.begin(), subs.end(), [&](auto& s) {
+      return s.hdl.address() == msg.source;
+    });
+    if (i == subs.end())
+      return;
+    subs.erase(i, subs.end());
+    FERRY_INFO("events", "subscriber gone (" << subs.size() << " left)");
+  });
+  return {
+    [self](subscribe_events& req) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!req.subscriber)
+        return make_error(errc::invalid_argument, "no subscriber given");
+      if (auto err = check_subscription(req))
+        return err;
+      for (auto& s : st.subscribers)
+        if (s.hdl == req.subscriber) {
+          s.domain = std::move(req.domain);
+          return true;
+        }
+      if (st.subscribers.size() >= st.max_subscribers) {
+        FERRY_WARN("events", "refused a subscriber: already "
+                               << st.subscribers.size());
+        return make_error(errc::limit_exceeded,
+                          "the agent already has "
+                            + std::to_string(st.max_subscribers)
+                            + " event subscribers");
+      }
+      self->monitor(req.subscriber);
+      st.subscribers.push_back({std::move(req.subscriber),
+                                std::move(req.domain)});
+      FERRY_INFO("events", "subscriber added ("
+                             << st.subscribers.size() << " now)");
+      return true;
+    },
+    [self](domain_event& ev) {
+      auto& st = self->state;
+      if (ev.agent.empty())
+        ev.agent = st.agent_name;
+      ++st.published;
+      size_t sent = 0;
+      for (auto& s : st.subscribers)
+        if (s.domain.empty() || s.domain == ev.domain) {
+          caf::anon_send(s.hdl, ev);
+          ++sent;
+        }
+      FERRY_INFO("events", "lifecycle: " << ev.domain << " "
+                                         << to_string(ev.kind)
+                                         << (ev.job_id.empty() ? ""
+                                                               : " (job "
+                                                                   + ev.job_id
+                                                                   + ")")
+                                         << (ev.detail.empty()
+                                               ? ""
+                                               : ": " + ev.detail)
+                                         << " -> " << sent << " subscriber"
+                                         << (sent == 1 ? "" : "s"));
+    },
+  };
+}
+
+void register_event_bus(caf::actor_system& sys, const caf::actor& bus) {
+  sys.registry().put(event_bus_atom::value, bus);
+  bus->attach_functor([&sys, addr = bus.address()] {
+    // A later bus (a restarted root) may have taken the entry over.
+    auto cur = sys.registry().get<caf::actor>(event_bus_atom::value);
+    if (cur && cur.address() == addr)
+      sys.registry().erase(event_bus_atom::value);
+  });
+}
+
+caf::actor event_bus_of(caf::actor_system& sys) {
+  return sys.registry().get<caf::actor>(event_bus_atom::value);
+}
+
+void publish_event(const caf::actor& bus, std::string domain,
+                   lifecycle_event kind, std::string job_id,
+                   std::string detail) {
+  if (!bus)
+    return;
+  domain_event ev;
+  ev.domain = std::move(domain);
+  ev.kind = kind;
+  ev.job_id = std::move(job_id);
+  ev.detail = std::move(detail);
+  clamp(ev.domain, max_event_name_len);
+  clamp(ev.job_id, max_event_job_len);
+  clamp(ev.detail, max_event_detail_len);
+  ev.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  caf::anon_send(bus, std::move(ev));
+}
+
+} // namespace ferry
