@@ -148,6 +148,7 @@ std::vector<command> build_table() {
   std::vector<command> table;
   add_commands(table);
   add_migration_commands(table);
+  add_event_commands(table);
   return table;
 }
 

@@ -31,5 +31,6 @@ std::string help_text(const std::string& verb = {});
 /// Adds verbs defined elsewhere (migration, job control) to the table.
 void add_commands(std::vector<command>& table);
 void add_migration_commands(std::vector<command>& table);
+void add_event_commands(std::vector<command>& table);
 
 } // namespace ferry::cli
