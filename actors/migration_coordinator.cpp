@@ -154,9 +154,9 @@ void succeed(self_ptr self, int64_t resumed_at, const std::string& warning) {
   res.domain = st.args.flags.dname.empty() ? st.args.domain
                                            : st.args.flags.dname;
   res.mode = mode_of(st.args.flags);
-  res.digest_verified = true;
   res.total_ms = ms_since(st.started);
   auto& ps = st.perform_stats;
+  res.digest_verified = ps.digest_verified; // the source driver's word
   res.bytes = ps.data_processed;
   res.mibps = res.total_ms > 0 ? static_cast<double>(res.bytes)
                                    / (1024.0 * 1024.0)

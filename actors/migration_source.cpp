@@ -314,9 +314,12 @@ void on_terminal(self_ptr self, const std::string& status) {
           }
           st.phase = mig_phase::perform;
           st.stats.data_remaining = 0;
-          FERRY_INFO("source", "job " << st.job_id << ": data verified by "
-                                         "the destination ("
-                                      << st.stats.data_processed << " bytes, "
+          FERRY_INFO("source", "job " << st.job_id << ": data "
+                                      << (st.stats.digest_verified
+                                            ? "verified by the destination"
+                                            : "sent (no end-to-end digest)")
+                                      << " (" << st.stats.data_processed
+                                      << " bytes, "
                                       << st.stats.iteration << " passes)");
           // Journal first: once perform is answered, finish may commit, and
           // a restart must then ask instead of resuming.

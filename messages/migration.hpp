@@ -104,6 +104,9 @@ struct job_stats {
   uint64_t pump_bytes = 0; ///< Tunnelled: bytes through this agent's pump.
   int32_t pump_credit = -1; ///< Tunnelled: chunks the reader may still send.
   std::string error;
+  /// Completed, and the destination compared a digest of all guest RAM
+  /// sent with the stream (the test hypervisor); QEMU's stream has none.
+  bool digest_verified = false;
 };
 
 template <class Inspector>
@@ -114,7 +117,7 @@ typename Inspector::result_type inspect(Inspector& f, job_stats& x) {
            x.elapsed_ms, x.data_total, x.data_processed, x.data_remaining,
            x.mibps, x.dirty_rate_mibps, x.iteration, x.expected_downtime_ms,
            x.downtime_ms, x.paused_at_ms, x.throttle, x.pump_bytes,
-           x.pump_credit, x.error,
+           x.pump_credit, x.error, x.digest_verified,
            finite_on_load(x.mibps, x.dirty_rate_mibps));
 }
 
@@ -154,6 +157,8 @@ struct migration_result {
   std::string job_id;
   std::string domain;      ///< Name on the destination.
   std::string mode;
+  /// The driver compared a digest of all guest RAM end to end before the
+  /// commit (test driver); false where the stream carries none (QEMU).
   bool digest_verified = false;
   uint64_t total_ms = 0;
   uint64_t downtime_ms = 0;

@@ -201,6 +201,8 @@ TEST_F(qemu, native_and_tunnelled_migrations_move_a_dirtying_guest) {
     start_guest("a", dom);
     auto res = migrate(dom, flags);
     EXPECT_EQ(res.value("mode", ""), mode);
+    // QEMU's stream carries no end-to-end digest: nothing was compared.
+    EXPECT_EQ(res.value("digest_verified", true), false) << res;
     // 256 MiB of written RAM moved (zero RAM would be a few MiB).
     EXPECT_GE(res.value("bytes", uint64_t{0}), uint64_t{250} << 20) << res;
     std::cout << "[ qemu     ] " << mode << ": 256 MiB in "

@@ -107,7 +107,11 @@ nlohmann::json bench_cluster::migrate(const std::string& src,
   auto out = ok(src, args, driver);
   auto wall = ms_since(t0);
   auto res = nlohmann::json::parse(out, nullptr, false);
-  if (!res.is_object() || !res.value("digest_verified", false))
+  // The test hypervisor's stream ends with a digest the destination
+  // compares; QEMU's has none, so its results say false.
+  bool want_digest = driver != "qemu";
+  if (!res.is_object()
+      || (want_digest && !res.value("digest_verified", false)))
     throw std::runtime_error("migrate " + dom + ": unexpected result " + out);
   res["wall_ms"] = wall;
   return res;

@@ -277,12 +277,14 @@ caf::error migrate_cmd(context& ctx, const std::vector<std::string>& words) {
   char line[256];
   std::snprintf(line, sizeof(line),
                 "Migration of '%s' (%s) done in %llu ms, downtime %llu ms, "
-                "%s at %.1f MiB/s, digest %s",
+                "%s at %.1f MiB/s, %s",
                 res->domain.c_str(), res->mode.c_str(),
                 static_cast<unsigned long long>(res->total_ms),
                 static_cast<unsigned long long>(res->downtime_ms),
                 format_bytes(res->bytes).c_str(), res->mibps,
-                res->digest_verified ? "verified" : "not verified");
+                res->digest_verified
+                  ? "digest verified"
+                  : "no end-to-end digest (the hypervisor's stream has none)");
   ctx.out() << line << "\n";
   if (!res->warning.empty())
     ctx.out() << "warning: " << res->warning << "\n";

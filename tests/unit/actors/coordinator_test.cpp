@@ -51,6 +51,7 @@ protected:
     ps.data_processed = 64 * 1024 * 1024;
     ps.paused_at_ms = paused_at;
     ps.downtime_ms = hv_downtime;
+    ps.digest_verified = true; // as the test driver reports it
     src->perform.give(ps);
     finish_cookie fc;
     fc.committed = true;
@@ -271,6 +272,16 @@ TEST_F(coordinator, destination_entry_lost_during_prepare_releases_the_source) {
   EXPECT_EQ(log->lines(), (lines{"source.begin", "dest.prepare",
                                  "source.confirm(failed)"}));
   EXPECT_EQ(code_of(failure()), errc::migration_failed);
+}
+
+TEST_F(coordinator, the_result_says_no_digest_when_the_driver_compared_none) {
+  // QEMU: the stream carries no end-to-end digest.
+  job_stats ps;
+  ps.data_processed = 64 * 1024 * 1024;
+  ps.digest_verified = false;
+  src->perform.give(ps);
+  start();
+  EXPECT_FALSE(success().digest_verified);
 }
 
 TEST_F(coordinator, perform_fails_tears_down_the_destination_then_resumes) {
