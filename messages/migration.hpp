@@ -104,6 +104,8 @@ struct job_stats {
   uint64_t pump_bytes = 0; ///< Tunnelled: bytes through this agent's pump.
   int32_t pump_credit = -1; ///< Tunnelled: chunks the reader may still send.
   std::string error;
+  /// The downtime limit in force (raised by a stall policy), 0 if unknown.
+  uint32_t downtime_limit_ms = 0;
   /// Completed, and the destination compared a digest of all guest RAM
   /// sent with the stream (the test hypervisor); QEMU's stream has none.
   bool digest_verified = false;
@@ -117,7 +119,7 @@ typename Inspector::result_type inspect(Inspector& f, job_stats& x) {
            x.elapsed_ms, x.data_total, x.data_processed, x.data_remaining,
            x.mibps, x.dirty_rate_mibps, x.iteration, x.expected_downtime_ms,
            x.downtime_ms, x.paused_at_ms, x.throttle, x.pump_bytes,
-           x.pump_credit, x.error, x.digest_verified,
+           x.pump_credit, x.error, x.downtime_limit_ms, x.digest_verified,
            finite_on_load(x.mibps, x.dirty_rate_mibps));
 }
 

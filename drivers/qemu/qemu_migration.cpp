@@ -74,7 +74,8 @@ bool terminal(const std::string& status) {
 qemu_migration::qemu_migration(hv_migration_params params)
   : params_(params),
     watch_(std::chrono::milliseconds{params.progress_timeout_ms}),
-    started_ms_(now_ms()) {
+    started_ms_(now_ms()),
+    asked_downtime_ms_(params.downtime_limit_ms) {
 }
 
 caf::expected<std::unique_ptr<qemu_migration>>
@@ -251,6 +252,7 @@ caf::expected<job_stats> qemu_migration::progress(qemu_process& proc) {
   if (!res)
     return res.error();
   auto st = parse_query_migrate(*res);
+  st.downtime_limit_ms = params_.downtime_limit_ms;
   auto stop = proc.last_stop_ms();
   if (stop >= started_ms_)
     st.paused_at_ms = stop;
@@ -269,25 +271,59 @@ void qemu_migration::check_convergence(qemu_process& proc,
   if (!watch_.stalled(st.data_remaining, now))
     return;
   auto stalled_for = watch_.since_progress(now);
-  if (params_.auto_converge && st.throttle < 99
-      && (throttle_at_stall_ == 0 || st.throttle > throttle_at_stall_)) {
-    // QEMU throttles the vCPUs itself (30%, +20% per pass that dirties too
-    // much); give the new throttle a full period before judging again.
-    FERRY_INFO("qemu", "migration of " << proc.definition().name
-                                       << " stalls; guest throttled to "
-                                       << st.throttle << "%");
-    throttle_at_stall_ = st.throttle == 0 ? 1 : st.throttle;
-    watch_.restart(now);
-    return;
+  const auto& name = proc.definition().name;
+  auto why = mib(st.data_remaining) + " still to send with no 10% reduction in "
+             + seconds(stalled_for) + " (sending " + rate(st.mibps)
+             + ", guest dirtying " + rate(st.dirty_rate_mibps) + ")";
+  stall_input in;
+  in.downtime_ms = params_.downtime_limit_ms;
+  in.asked_downtime_ms = asked_downtime_ms_;
+  in.auto_converge = params_.auto_converge;
+  in.throttle = st.throttle;
+  in.throttle_at_last_step = throttle_at_stall_;
+  auto step = next_stall_step(in);
+  ++stall_steps_;
+  switch (step.what) {
+    case stall_step::kind::raise_downtime: {
+      auto from = params_.downtime_limit_ms;
+      if (auto err = tune(proc, UINT64_MAX, step.downtime_ms)) {
+        FERRY_WARN("qemu", "migration of " << name << " stalls; cannot raise "
+                                           "the downtime limit: "
+                                           << error_text(err));
+        break; // cancel below
+      }
+      FERRY_INFO("qemu", "migration of "
+                           << name << " stalls (" << why
+                           << "); stall step " << stall_steps_
+                           << ": downtime limit " << from << " -> "
+                           << step.downtime_ms << " ms");
+      watch_.restart(now);
+      return;
+    }
+    case stall_step::kind::throttle:
+      // QEMU throttles the vCPUs itself (30%, +20% per pass that dirties
+      // too much); give the new throttle a full period before judging again.
+      FERRY_INFO("qemu", "migration of "
+                           << name << " stalls (" << why << "); stall step "
+                           << stall_steps_ << ": guest throttled to "
+                           << st.throttle << "% by auto-converge");
+      throttle_at_stall_ = step.throttle_mark;
+      watch_.restart(now);
+      return;
+    case stall_step::kind::cancel:
+      break;
   }
-  stall_error_ = "migration of '" + proc.definition().name
-                 + "' stopped converging: " + mib(st.data_remaining)
-                 + " still to send with no 10% reduction in "
-                 + seconds(stalled_for) + " (sending " + rate(st.mibps) + ", guest dirtying "
-                 + rate(st.dirty_rate_mibps) + ")"
+  auto tried = std::string{params_.downtime_limit_ms > asked_downtime_ms_
+                              ? "downtime limit raised to "
+                              : "downtime limit of "}
+               + std::to_string(params_.downtime_limit_ms) + " ms";
+  if (params_.auto_converge)
+    tried += " and guest throttled to " + std::to_string(st.throttle) + "%";
+  stall_error_ = "migration of '" + name + "' stopped converging: " + why
+                 + "; " + tried + " did not help; "
                  + (params_.auto_converge
-                      ? "; throttling the guest did not help"
-                      : "; raise --max-downtime or --bandwidth, or use "
+                      ? "raise --bandwidth or --max-downtime"
+                      : "raise --bandwidth or --max-downtime, or use "
                         "--auto-converge");
   FERRY_WARN("qemu", stall_error_ << "; cancelling");
   proc.call("migrate_cancel", qmp::json::object(), timeout_for(params_));

@@ -11,6 +11,7 @@
 #include "drivers/qemu/convergence_watch.hpp"
 #include "drivers/qemu/qemu_process.hpp"
 #include "drivers/qemu/qemu_tls.hpp"
+#include "drivers/qemu/stall_policy.hpp"
 #include "messages/migration.hpp"
 
 namespace ferry {
@@ -50,8 +51,9 @@ public:
   /// requires the guest paused: the precondition of a commit.
   static caf::error check_incoming(qemu_process& proc, int wait_ms);
 
-  /// `query-migrate` as job statistics; applies the stall policy (cancel,
-  /// or let QEMU throttle with --auto-converge) on the way.
+  /// `query-migrate` as job statistics; applies the stall policy on the
+  /// way (stall_policy.hpp: raise the downtime limit, let QEMU throttle
+  /// with --auto-converge, then cancel).
   caf::expected<job_stats> progress(qemu_process& proc);
 
   caf::error cancel(qemu_process& proc);
@@ -70,7 +72,9 @@ private:
   hv_migration_params params_;
   convergence_watch watch_;
   int64_t started_ms_ = 0;
+  uint32_t asked_downtime_ms_ = 0; ///< The job's --max-downtime.
   uint32_t throttle_at_stall_ = 0;
+  uint32_t stall_steps_ = 0;
   std::string stall_error_;
 };
 

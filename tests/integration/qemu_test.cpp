@@ -279,13 +279,42 @@ TEST_F(qemu, killing_the_destination_qemu_keeps_the_guest_on_the_source) {
   }
 }
 
-TEST_F(qemu, a_stalled_migration_is_cancelled_with_a_clear_error) {
-  // 8 MiB/s cannot keep up with a guest rewriting 24 MiB all the time.
+TEST_F(qemu, a_stall_raises_the_downtime_limit_until_the_guest_switches_over) {
+  // 8 MiB/s against a guest rewriting 8 MiB: each pass leaves ~8 MiB, which
+  // needs ~1 s of downtime. From 100 ms the stall policy doubles the limit
+  // (200, 400, 800, 1600 ms) until QEMU can switch over.
+  start_guest("a", "raise", 32, 8);
+  auto out = qok("a", {"migrate", "--live", "--p2p", "--bandwidth", "8",
+                       "--max-downtime", "100", "--progress-timeout", "1",
+                       "raise", uri("b")});
+  // QEMU's stream has no end-to-end digest, and the CLI says so.
+  EXPECT_EQ(out.find("digest verified"), std::string::npos) << out;
+  EXPECT_NE(out.find("no end-to-end digest"), std::string::npos) << out;
+  std::cout << "[ qemu     ] " << out << std::flush;
+  auto log = cl.at("a").log();
+  EXPECT_NE(log.find("stall step 1: downtime limit 100 -> 200 ms"),
+            std::string::npos)
+    << cl.at("a").log_tail(30);
+  EXPECT_EQ(log.find("stopped converging"), std::string::npos);
+  EXPECT_EQ(state("b", "raise"), "running");
+  EXPECT_EQ(state("a", "raise"), "shut off");
+  qok("b", {"destroy", "raise"});
+}
+
+TEST_F(qemu, a_stall_beyond_the_downtime_cap_is_cancelled_with_a_clear_error) {
+  // 8 MiB/s cannot keep up with a guest rewriting 24 MiB all the time: it
+  // would need ~3 s of downtime, above the policy's 2 s cap.
   start_guest("a", "stall", 32, 24);
-  qfails("a",
-         {"migrate", "--live", "--p2p", "--bandwidth", "8",
-          "--progress-timeout", "1", "stall", uri("b")},
-         "stopped converging");
+  auto err = qfails("a",
+                    {"migrate", "--live", "--p2p", "--bandwidth", "8",
+                     "--progress-timeout", "1", "stall", uri("b")},
+                    "stopped converging");
+  EXPECT_NE(err.find("downtime limit raised to 2000 ms"), std::string::npos)
+    << err;
+  std::cout << "[ qemu     ] " << err << std::flush;
+  auto log = cl.at("a").log();
+  for (auto step : {"300 -> 600 ms", "600 -> 1200 ms", "1200 -> 2000 ms"})
+    EXPECT_NE(log.find(step), std::string::npos) << step;
   EXPECT_EQ(state("a", "stall"), "running");
   EXPECT_EQ(state("b", "stall"), "absent");
   qok("a", {"destroy", "stall"});

@@ -43,6 +43,7 @@ nlohmann::json to_json(const job_stats& s) {
           {"expected_downtime_ms", s.expected_downtime_ms},
           {"downtime_ms", s.downtime_ms},
           {"throttle_percent", s.throttle},
+          {"downtime_limit_ms", s.downtime_limit_ms},
           {"pump_bytes", s.pump_bytes},
           {"error", s.error}};
 }
@@ -90,6 +91,8 @@ void print_jobinfo(std::ostream& out, const job_stats& s, bool completed) {
          std::to_string(s.expected_downtime_ms) + " ms");
   if (completed || s.downtime_ms > 0)
     line("Downtime:", std::to_string(s.downtime_ms) + " ms");
+  if (s.downtime_limit_ms > 0)
+    line("Downtime limit:", std::to_string(s.downtime_limit_ms) + " ms");
   if (s.throttle > 0)
     line("Throttle:", std::to_string(s.throttle) + " %");
   if (s.pump_bytes > 0)

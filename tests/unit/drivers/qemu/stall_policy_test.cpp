@@ -1,0 +1,97 @@
+#include "drivers/qemu/stall_policy.hpp"
+
+#include <vector>
+
+#include <gtest/gtest.h>
+
+using namespace ferry;
+
+namespace {
+
+using kind = stall_step::kind;
+
+/// Runs the policy from `in` as the driver does, QEMU's throttle following
+/// `throttles` (one value per stall), until it cancels; returns the steps.
+std::vector<stall_step> run(stall_input in, std::vector<uint32_t> throttles) {
+  std::vector<stall_step> out;
+  for (size_t i = 0; i < 32; ++i) {
+    in.throttle = i < throttles.size() ? throttles[i] : throttles.back();
+    auto step = next_stall_step(in);
+    out.push_back(step);
+    if (step.what == kind::raise_downtime)
+      in.downtime_ms = step.downtime_ms;
+    else if (step.what == kind::throttle)
+      in.throttle_at_last_step = step.throttle_mark;
+    else
+      break;
+  }
+  return out;
+}
+
+} // namespace
+
+TEST(stall_policy, doubles_the_downtime_up_to_the_cap_then_cancels) {
+  stall_input in;
+  in.downtime_ms = in.asked_downtime_ms = 300;
+  auto steps = run(in, {0});
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(steps[0].what, kind::raise_downtime);
+  EXPECT_EQ(steps[0].downtime_ms, 600u);
+  EXPECT_EQ(steps[1].downtime_ms, 1200u);
+  EXPECT_EQ(steps[2].downtime_ms, stall_downtime_cap_ms);
+  EXPECT_EQ(steps[3].what, kind::cancel);
+}
+
+TEST(stall_policy, a_limit_above_the_cap_is_never_lowered_nor_raised) {
+  stall_input in;
+  in.downtime_ms = in.asked_downtime_ms = 5000;
+  auto step = next_stall_step(in);
+  EXPECT_EQ(step.what, kind::cancel);
+  // Raised by hand during the job (migrate-setmaxdowntime) above the cap.
+  in.asked_downtime_ms = 300;
+  EXPECT_EQ(next_stall_step(in).what, kind::cancel);
+}
+
+TEST(stall_policy, a_zero_limit_still_grows) {
+  stall_input in;
+  auto step = next_stall_step(in);
+  EXPECT_EQ(step.what, kind::raise_downtime);
+  EXPECT_EQ(step.downtime_ms, 1u);
+}
+
+TEST(stall_policy, auto_converge_throttles_after_the_downtime_while_qemu_raises_it) {
+  stall_input in;
+  in.downtime_ms = in.asked_downtime_ms = 1000;
+  in.auto_converge = true;
+  // QEMU's steps: 30%, +20% per pass, capped at 99%.
+  auto steps = run(in, {0, 30, 50, 70, 90, 99});
+  ASSERT_EQ(steps.size(), 6u);
+  EXPECT_EQ(steps[0].what, kind::raise_downtime);
+  EXPECT_EQ(steps[0].downtime_ms, 2000u);
+  for (size_t i = 1; i < 5; ++i)
+    EXPECT_EQ(steps[i].what, kind::throttle) << i;
+  EXPECT_EQ(steps[5].what, kind::cancel) << "99% and still stalled";
+}
+
+TEST(stall_policy, a_throttle_that_does_not_rise_ends_in_cancel) {
+  stall_input in;
+  in.downtime_ms = in.asked_downtime_ms = stall_downtime_cap_ms;
+  in.auto_converge = true;
+  // Never started: one period of grace, then cancel.
+  auto steps = run(in, {0});
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].what, kind::throttle);
+  EXPECT_EQ(steps[0].throttle_mark, 1u);
+  EXPECT_EQ(steps[1].what, kind::cancel);
+  // Stuck at 50%.
+  steps = run(in, {50, 50});
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[1].what, kind::cancel);
+}
+
+TEST(stall_policy, without_auto_converge_no_throttle_step) {
+  stall_input in;
+  in.downtime_ms = in.asked_downtime_ms = stall_downtime_cap_ms;
+  in.throttle = 30;
+  EXPECT_EQ(next_stall_step(in).what, kind::cancel);
+}
