@@ -4,6 +4,7 @@
 #include <iterator>
 #include <list>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -24,11 +25,15 @@ constexpr uint64_t job_info_completed = 1;
 struct job_finished {
   std::string driver;
   job_stats stats; ///< phase done or failed; elapsed_ms is the total time.
+  /// How resolving an unknown outcome concluded the job ("" if it ended
+  /// otherwise): what a late migrate-recover is told.
+  std::string resolution;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_finished& x) {
-  return f(caf::meta::type_name("ferry.job_finished"), x.driver, x.stats);
+  return f(caf::meta::type_name("ferry.job_finished"), x.driver, x.stats,
+           x.resolution);
 }
 
 /// The last finished job per domain (and driver), for the newest `capacity`
@@ -47,6 +52,7 @@ public:
     }
     order_.push_back(key);
     entries_.emplace(key, entry{std::move(rec.driver), std::move(rec.stats),
+                                std::move(rec.resolution),
                                 std::prev(order_.end())});
     while (entries_.size() > capacity_) {
       entries_.erase(order_.front());
@@ -57,14 +63,24 @@ public:
   /// The newest record of `domain`; with an empty `driver`, of any driver.
   caf::expected<job_stats> find(const std::string& driver,
                                 const std::string& domain) const {
-    for (auto i = order_.rbegin(); i != order_.rend(); ++i) {
-      auto& e = entries_.at(*i);
-      if (e.stats.domain == domain && (driver.empty() || e.driver == driver))
-        return e.stats;
-    }
+    if (auto* e = newest(driver, domain))
+      return e->stats;
     return make_error(errc::invalid_state,
                       "no finished migration job for domain '" + domain
                         + "' on this agent");
+  }
+
+  /// The newest record of `domain` if resolving its unknown outcome ended
+  /// it, `error` saying how: the answer to a migrate-recover that comes
+  /// after the automatic retry concluded the job.
+  std::optional<job_stats> resolved(const std::string& driver,
+                                    const std::string& domain) const {
+    auto* e = newest(driver, domain);
+    if (e == nullptr || e->resolution.empty())
+      return std::nullopt;
+    auto out = e->stats;
+    out.error = e->resolution;
+    return out;
   }
 
   size_t size() const {
@@ -77,8 +93,20 @@ private:
   struct entry {
     std::string driver;
     job_stats stats;
+    std::string resolution;
     std::list<std::string>::iterator pos; ///< In order_.
   };
+
+  const entry* newest(const std::string& driver,
+                      const std::string& domain) const {
+    for (auto i = order_.rbegin(); i != order_.rend(); ++i) {
+      auto& e = entries_.at(*i);
+      if (e.stats.domain == domain && (driver.empty() || e.driver == driver))
+        return &e;
+    }
+    return nullptr;
+  }
+
   std::map<std::string, entry> entries_; ///< By "driver/domain".
 };
 

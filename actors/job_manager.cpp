@@ -238,9 +238,15 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
       if (req.verb == job_verb::info && req.value == job_info_completed)
         return self->state.history.find(req.driver, req.domain);
       auto* job = find_job(self, req.driver, req.domain);
-      if (job == nullptr)
+      if (job == nullptr) {
+        // The automatic retry may have resolved the outcome just before
+        // this migrate-recover came: it is told how.
+        if (req.verb == job_verb::recover)
+          if (auto s = self->state.history.resolved(req.driver, req.domain))
+            return std::move(*s);
         return make_error(errc::invalid_state,
                           "no migration job for domain '" + req.domain + "'");
+      }
       self->delegate(job->actor, std::move(req));
       return caf::delegated<job_stats>{};
     },

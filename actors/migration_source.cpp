@@ -88,7 +88,8 @@ void record_finished(self_ptr self) {
   auto s = snapshot(self);
   if (s.phase != mig_phase::done && s.error.empty())
     s.error = st.abort_reason;
-  self->send(st.ctx.manager, job_finished{st.ctx.driver_name, std::move(s)});
+  self->send(st.ctx.manager,
+             job_finished{st.ctx.driver_name, std::move(s), st.resolution});
 }
 
 void stop_pump(self_ptr self) {
@@ -173,14 +174,23 @@ void start_resolution(self_ptr self);
 /// automatic retries.
 using recover_promise = std::optional<caf::typed_response_promise<job_stats>>;
 
+/// What migrate-recover answers once the resolution concluded the job.
+job_stats resolved_snapshot(self_ptr self) {
+  auto s = snapshot(self);
+  s.error = self->state.resolution;
+  return s;
+}
+
 /// The resolution attempt ended: answers migrate-recover, if it asked, and
 /// schedules the next automatic attempt unless the job concluded.
 void resolution_ended(self_ptr self, recover_promise& rp, bool concluded,
                       const std::string& why) {
   auto& waiters = self->state.recover_waiters;
   if (concluded) {
-    auto s = snapshot(self);
-    s.error = why;
+    // Kept for a migrate-recover that comes later, while confirm runs or,
+    // through the job manager's history, after the job ended.
+    self->state.resolution = why;
+    auto s = resolved_snapshot(self);
     if (rp && rp->pending())
       rp->deliver(s);
     for (auto& w : waiters)
@@ -491,6 +501,8 @@ caf::message_handler common(self_ptr self) {
           return snapshot(self);
         }
         case job_verb::recover:
+          if (!st.resolution.empty())
+            return resolved_snapshot(self); // an automatic attempt won
           if (st.phase != mig_phase::outcome_unknown)
             return make_error(errc::invalid_state,
                               "job " + st.job_id + " is in "

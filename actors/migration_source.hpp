@@ -59,6 +59,9 @@ struct source_job_state {
   /// migrate-recover requests still waiting: an automatic attempt that
   /// concludes the job answers them too (the job ends with it).
   std::vector<caf::typed_response_promise<job_stats>> recover_waiters;
+  /// How resolving the unknown outcome concluded the job, once it has:
+  /// a migrate-recover that comes later is told this.
+  std::string resolution;
   static inline const char* name = "ferry.migration_source";
 };
 

@@ -60,3 +60,21 @@ TEST(job_history, forgets_the_least_recently_finished_domains_first) {
   EXPECT_TRUE(h.find("test", "c"));
   EXPECT_TRUE(h.find("test", "d"));
 }
+
+TEST(job_history, tells_how_a_resolution_ended_the_newest_job) {
+  job_history h;
+  auto rec = record("test", "vm1", "j1", mig_phase::failed);
+  rec.resolution = "the destination's copy died in a crash";
+  h.add(rec);
+  auto s = h.resolved("test", "vm1");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->job_id, "j1");
+  EXPECT_EQ(s->error, "the destination's copy died in a crash");
+  EXPECT_TRUE(h.resolved("", "vm1"));
+  EXPECT_FALSE(h.resolved("qemu", "vm1"));
+  EXPECT_FALSE(h.resolved("test", "vm2"));
+  // A later job that ended otherwise is the answer now: nothing resolved.
+  h.add(record("test", "vm1", "j2"));
+  EXPECT_FALSE(h.resolved("test", "vm1"));
+  EXPECT_EQ(h.find("test", "vm1")->error, "");
+}
