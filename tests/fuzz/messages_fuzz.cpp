@@ -103,7 +103,7 @@ const runner runners[] = {
   run<domain_op>,       run<get_domain_info>, run<get_domain_xml>,
   run<get_domain_digest>, run<get_node_info>, run<get_driver_info>,
   run<arm_fault>,       run<introspect>,     run<session_summary>,
-  run<agent_snapshot>,
+  run<agent_snapshot>,  run<domain_event>,   run<subscribe_events>,
 };
 
 constexpr size_t runner_count = sizeof(runners) / sizeof(runners[0]);
