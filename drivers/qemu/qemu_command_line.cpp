@@ -28,6 +28,15 @@ std::vector<std::string> qemu_command_line::argv() const {
                   "loader,addr=" + std::to_string(test_guest::param_address)
                     + ",data=" + std::to_string(def.working_set_bytes)
                     + ",data-len=4"});
+    if (def.working_set_bytes > 0 && def.dirty_rate_mibps > 0
+        && test_guest::is_test_guest(def.kernel))
+      out.insert(out.end(),
+                 {"-device",
+                  "loader,addr=" + std::to_string(test_guest::rate_address)
+                    + ",data="
+                    + std::to_string(
+                      test_guest::pages_per_second(def.dirty_rate_mibps))
+                    + ",data-len=4"});
     if (!console_path.empty() && test_guest::is_test_guest(def.kernel))
       out.insert(out.end(), {"-chardev",
                              "file,id=ferry-console,path=" + console_path,

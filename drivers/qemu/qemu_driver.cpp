@@ -43,9 +43,6 @@ caf::error qemu_driver::check_definition(const domain_definition& def) const {
                + "'");
   if (def.memory_bytes < min_memory || def.memory_bytes % mib != 0)
     return bad("QEMU guests need <memory> of at least 16 MiB in whole MiB");
-  if (def.dirty_rate_mibps > 0)
-    return bad("<workload dirty-rate> is for the test driver; the QEMU test "
-               "guest writes its working set as fast as its vCPU runs");
   if (!def.cmdline.empty() && def.kernel.empty())
     return bad("<os><cmdline> needs an <os><kernel>");
   if (!def.kernel.empty()) {
@@ -65,6 +62,9 @@ caf::error qemu_driver::check_definition(const domain_definition& def) const {
       return bad("<workload working-set> must be below 4 GiB for the test "
                  "guest");
   }
+  if (def.dirty_rate_mibps > 0 && def.working_set_bytes == 0)
+    return bad("<workload dirty-rate> paces ferry's test guest over its "
+               "working set: give it a working-set too");
   return caf::none;
 }
 

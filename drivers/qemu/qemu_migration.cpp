@@ -280,7 +280,17 @@ void qemu_migration::check_convergence(qemu_process& proc,
   in.asked_downtime_ms = asked_downtime_ms_;
   in.auto_converge = params_.auto_converge;
   in.throttle = st.throttle;
-  in.throttle_at_last_step = throttle_at_stall_;
+  in.now_ms = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      now.time_since_epoch())
+      .count());
+  in.remaining_bytes = st.data_remaining;
+  in.mibps = st.mibps;
+  in.sending = st.data_processed > processed_at_stall_;
+  in.throttling = throttling_;
+  in.throttle_mark = throttle_mark_;
+  in.rose_at_ms = rose_at_ms_;
+  processed_at_stall_ = st.data_processed;
   auto step = next_stall_step(in);
   ++stall_steps_;
   switch (step.what) {
@@ -306,8 +316,13 @@ void qemu_migration::check_convergence(qemu_process& proc,
       FERRY_INFO("qemu", "migration of "
                            << name << " stalls (" << why << "); stall step "
                            << stall_steps_ << ": guest throttled to "
-                           << st.throttle << "% by auto-converge");
-      throttle_at_stall_ = step.throttle_mark;
+                           << st.throttle << "% by auto-converge"
+                           << (step.waiting ? " (waiting for QEMU's next pass "
+                                              "to raise it)"
+                                            : ""));
+      throttling_ = true;
+      throttle_mark_ = step.throttle_mark;
+      rose_at_ms_ = step.rose_at_ms;
       watch_.restart(now);
       return;
     case stall_step::kind::cancel:

@@ -73,7 +73,12 @@ private:
   convergence_watch watch_;
   int64_t started_ms_ = 0;
   uint32_t asked_downtime_ms_ = 0; ///< The job's --max-downtime.
-  uint32_t throttle_at_stall_ = 0;
+  // The stall policy's throttle marks (see stall_input) and the bytes sent
+  // at the previous stall step.
+  bool throttling_ = false;
+  uint32_t throttle_mark_ = 0;
+  uint64_t rose_at_ms_ = 0;
+  uint64_t processed_at_stall_ = 0;
   uint32_t stall_steps_ = 0;
   std::string stall_error_;
 };

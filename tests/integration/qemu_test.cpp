@@ -77,11 +77,16 @@ protected:
     }
   }
 
+  /// A test guest; `dirty_rate` (MiB/s) paces its writes, 0 writes as
+  /// fast as the vCPU runs.
   std::string qemu_xml(const std::string& name, unsigned mib,
-                       unsigned working_set_mib) {
+                       unsigned working_set_mib, unsigned dirty_rate = 0) {
+    std::string rate;
+    if (dirty_rate > 0)
+      rate = "dirty-rate='" + std::to_string(dirty_rate) + "' ";
     return "<domain type='qemu'><name>" + name + "</name><memory unit='MiB'>"
            + std::to_string(mib) + "</memory><vcpu>1</vcpu><os><kernel>"
-           + guest_ + "</kernel></os><workload working-set='"
+           + guest_ + "</kernel></os><workload " + rate + "working-set='"
            + std::to_string(working_set_mib) + "'/></domain>";
   }
 
@@ -136,8 +141,10 @@ protected:
   }
 
   void start_guest(const std::string& node, const std::string& dom,
-                   unsigned mib = 256, unsigned working_set_mib = 32) {
-    qok(node, {"define", xml_file(dom, qemu_xml(dom, mib, working_set_mib))});
+                   unsigned mib = 256, unsigned working_set_mib = 32,
+                   unsigned dirty_rate = 0) {
+    qok(node, {"define",
+               xml_file(dom, qemu_xml(dom, mib, working_set_mib, dirty_rate))});
     qok(node, {"start", dom});
     ASSERT_TRUE(cl.at(node).wait_guest_filled(dom))
       << dom << ": the test guest never reported its RAM written";
@@ -318,6 +325,34 @@ TEST_F(qemu, a_stall_beyond_the_downtime_cap_is_cancelled_with_a_clear_error) {
   EXPECT_EQ(state("a", "stall"), "running");
   EXPECT_EQ(state("b", "stall"), "absent");
   qok("a", {"destroy", "stall"});
+}
+
+TEST_F(qemu, auto_converge_throttles_a_guest_that_would_stall_until_it_moves) {
+  // A guest paced by CPU work to 40 MiB/s over a 56 MiB window, sent at
+  // 16 MiB/s: each pass leaves more than the last, up to the window, which
+  // even the policy's 2 s downtime cap (32 MiB) cannot take, so without
+  // --auto-converge the job is cancelled. With it QEMU throttles the vCPU
+  // (30%, then +20% per two passes that dirty more than half of what they
+  // send): at 70% the guest dirties 12 MiB/s, less than is sent, and the
+  // remaining RAM shrinks until it fits the downtime.
+  start_guest("a", "conv", 64, 56, 40);
+  std::vector<std::string> args{"migrate", "--live",          "--p2p",
+                                "--bandwidth", "16", "--progress-timeout",
+                                "1",          "conv",          uri("b")};
+  auto err = qfails("a", args, "stopped converging");
+  std::cout << "[ qemu     ] without --auto-converge: " << err << std::flush;
+  ASSERT_EQ(state("a", "conv"), "running");
+  ASSERT_EQ(state("b", "conv"), "absent");
+
+  args.insert(args.begin() + 3, "--auto-converge");
+  auto out = qok("a", args);
+  std::cout << "[ qemu     ] " << out << std::flush;
+  auto log = cl.at("a").log();
+  EXPECT_NE(log.find("by auto-converge"), std::string::npos)
+    << cl.at("a").log_tail(30);
+  EXPECT_EQ(state("b", "conv"), "running");
+  EXPECT_EQ(state("a", "conv"), "shut off");
+  qok("b", {"destroy", "conv"});
 }
 
 TEST_F(qemu, direct_migration_is_refused_and_the_guest_stays) {

@@ -6,6 +6,13 @@
 ; `-device loader,addr=0x1ff000,data=N,data-len=4` (the qemu driver passes
 ; `<workload working-set>` that way). 0 (no loader): fill, then halt.
 ;
+; A u32 at RATE_ADDR paces the writes to that many pages per second
+; (`<workload dirty-rate>`); 0 writes as fast as the vCPU runs. The pace is
+; CPU work, not a clock: at boot the guest counts how many spin units fit in
+; 40 ms of the PIT and then spins that share of a second after each page. So
+; a vCPU that QEMU throttles (auto-converge) really dirties less, as a busy
+; real guest would.
+;
 ;
 ; When the fill is done it writes FILLED_MSG to I/O port 0xE9 (QEMU's
 ; isa-debugcon; the driver routes it to STATE/qemu/run/DOM.console), so tests
@@ -23,6 +30,9 @@ org 0x100000
 MB_MAGIC    equ 0x1BADB002
 MB_FLAGS    equ 0x00010002          ; bit 1: memory info, bit 16: addresses
 PARAM_ADDR  equ 0x1FF000            ; u32 working set (bytes)
+RATE_ADDR   equ 0x1FF004            ; u32 pages per second (0: unpaced)
+SPIN_UNIT   equ 1024                ; iterations of one pacing spin unit
+PIT_40MS    equ 47727               ; 40 ms of the 1.193182 MHz PIT
 FILL_START  equ 0x200000            ; RAM from here on is filled and dirtied
 PATTERN     equ 0x5EED0F11
 
@@ -104,8 +114,53 @@ start:                              ; eax = multiboot magic, ebx = its info
   jz .idle
   lea ecx, [esi + FILL_START]       ; window end, clamped to RAM
   cmp ecx, ebp
-  jbe .dirty
+  jbe .window
   mov ecx, ebp
+.window:
+  mov esi, ecx                      ; esi = window end
+  xor ebx, ebx                      ; ebx = spin units per page (0: unpaced)
+  mov ebp, [RATE_ADDR]              ; ebp = pages per second
+  test ebp, ebp
+  jz .dirty
+
+  ; Calibrate: count spin units until 40 ms of PIT channel 0 have passed.
+  ; Interrupts are off; mode 2 with reload 65536 counts down and wraps, so
+  ; the elapsed ticks are (start - now) mod 65536, polled every few us.
+  mov al, 0x34                      ; channel 0, lo/hi byte, mode 2, binary
+  out 0x43, al
+  xor al, al
+  out 0x40, al
+  out 0x40, al
+  out 0x43, al                      ; latch channel 0
+  in al, 0x40
+  mov ah, al
+  in al, 0x40
+  xchg al, ah
+  movzx edi, ax                     ; edi = count at the start
+.calibrate:
+  mov ecx, SPIN_UNIT
+.calibrate_spin:
+  dec ecx
+  jnz .calibrate_spin
+  inc ebx
+  xor al, al
+  out 0x43, al
+  in al, 0x40
+  mov ah, al
+  in al, 0x40
+  xchg al, ah
+  movzx eax, ax
+  mov ecx, edi
+  sub ecx, eax
+  and ecx, 0xFFFF
+  cmp ecx, PIT_40MS
+  jb .calibrate
+  mov eax, ebx                      ; units per second / pages per second
+  mov ecx, 25
+  mul ecx
+  div ebp
+  mov ebx, eax
+
 .dirty:
   xor edx, edx
 .pass:
@@ -113,8 +168,19 @@ start:                              ; eax = multiboot magic, ebx = its info
   mov edi, FILL_START
 .dirty_page:
   mov [edi], edx
+  mov eax, ebx
+.pace:
+  test eax, eax
+  jz .next_page
+  mov ecx, SPIN_UNIT
+.pace_spin:
+  dec ecx
+  jnz .pace_spin
+  dec eax
+  jmp .pace
+.next_page:
   add edi, 4096
-  cmp edi, ecx
+  cmp edi, esi
   jb .dirty_page
   jmp .pass
 

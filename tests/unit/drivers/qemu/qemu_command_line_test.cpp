@@ -90,9 +90,24 @@ TEST(qemu_command_line, working_set_goes_to_the_test_guest_only) {
   EXPECT_TRUE(has(argv, "-kernel", guest.path));
   EXPECT_TRUE(has(argv, "-device",
                   "loader,addr=2093056,data=33554432,data-len=4"));
+  EXPECT_EQ(std::count(argv.begin(), argv.end(), "-device"), 1)
+    << "the working set only: no pace without a dirty rate";
   cmd.def = def_with(other.path, 32u << 20);
   argv = cmd.argv();
   EXPECT_TRUE(has(argv, "-kernel", other.path));
   EXPECT_FALSE(has(argv, "-device",
                    "loader,addr=2093056,data=33554432,data-len=4"));
+}
+
+TEST(qemu_command_line, dirty_rate_paces_the_test_guest_in_pages_per_second) {
+  temp_file guest{std::string(48, '\x90') + test_guest::signature};
+  qemu_command_line cmd;
+  cmd.def = def_with(guest.path, 32u << 20);
+  cmd.def.dirty_rate_mibps = 12.5;
+  auto argv = cmd.argv();
+  EXPECT_TRUE(has(argv, "-device", "loader,addr=2093060,data=3200,data-len=4"));
+  EXPECT_EQ(test_guest::pages_per_second(0), 0u);
+  EXPECT_EQ(test_guest::pages_per_second(0.001), 1u);
+  EXPECT_EQ(test_guest::pages_per_second(1e6),
+            test_guest::max_pages_per_second);
 }

@@ -68,6 +68,13 @@ TEST_F(qemu_definitions, accepts_a_bare_guest_and_the_test_guest) {
                             "</domain>");
   ASSERT_TRUE(res) << error_text(res.error());
   EXPECT_EQ(res->memory_bytes, 256u << 20);
+  auto paced = drv_->define("<domain type='qemu'><name>paced</name><memory "
+                            "unit='MiB'>64</memory><os><kernel>"
+                            + guest_
+                            + "</kernel></os><workload dirty-rate='12' "
+                              "working-set='8'/></domain>");
+  ASSERT_TRUE(paced) << error_text(paced.error());
+  EXPECT_EQ(paced->name, "paced");
 }
 
 TEST_F(qemu_definitions, refuses_what_qemu_cannot_run) {
@@ -86,8 +93,9 @@ TEST_F(qemu_definitions, refuses_what_qemu_cannot_run) {
               + "</kernel></os><workload working-set='8'/>");
   EXPECT_TRUE(has(r, "needs ferry's test guest")) << r;
   r = refusal("<memory unit='MiB'>64</memory><os><kernel>" + guest_
-              + "</kernel></os><workload dirty-rate='10' working-set='8'/>");
-  EXPECT_TRUE(has(r, "dirty-rate> is for the test driver")) << r;
+              + "</kernel></os><workload dirty-rate='10'/>");
+  EXPECT_TRUE(has(r, "dirty-rate> paces ferry's test guest over its "
+                     "working set")) << r;
   r = refusal("<memory unit='MiB'>8</memory>");
   EXPECT_TRUE(has(r, "at least 16 MiB")) << r;
   r = refusal("<memory unit='KiB'>65540</memory>");

@@ -10,20 +10,29 @@ namespace {
 
 using kind = stall_step::kind;
 
-/// Runs the policy from `in` as the driver does, QEMU's throttle following
-/// `throttles` (one value per stall), until it cancels; returns the steps.
-std::vector<stall_step> run(stall_input in, std::vector<uint32_t> throttles) {
+/// Runs the policy from `in` as the driver does, one stall per second,
+/// QEMU's throttle following `throttles` (one value per stall) and a pass
+/// taking `pass_ms` (the RAM still to send at 16 MiB/s), until it cancels;
+/// returns the steps.
+std::vector<stall_step> run(stall_input in, std::vector<uint32_t> throttles,
+                            uint64_t pass_ms = 1000) {
   std::vector<stall_step> out;
+  in.mibps = 16;
+  in.remaining_bytes = (16u << 20) * pass_ms / 1000;
   for (size_t i = 0; i < 32; ++i) {
     in.throttle = i < throttles.size() ? throttles[i] : throttles.back();
+    in.now_ms = 1000 * (i + 1);
     auto step = next_stall_step(in);
     out.push_back(step);
-    if (step.what == kind::raise_downtime)
+    if (step.what == kind::raise_downtime) {
       in.downtime_ms = step.downtime_ms;
-    else if (step.what == kind::throttle)
-      in.throttle_at_last_step = step.throttle_mark;
-    else
+    } else if (step.what == kind::throttle) {
+      in.throttling = true;
+      in.throttle_mark = step.throttle_mark;
+      in.rose_at_ms = step.rose_at_ms;
+    } else {
       break;
+    }
   }
   return out;
 }
@@ -77,16 +86,57 @@ TEST(stall_policy, a_throttle_that_does_not_rise_ends_in_cancel) {
   stall_input in;
   in.downtime_ms = in.asked_downtime_ms = stall_downtime_cap_ms;
   in.auto_converge = true;
-  // Never started: one period of grace, then cancel.
+  // Never started: three passes of grace (QEMU starts after two passes
+  // that dirty too much), then cancel. A pass takes a second here.
   auto steps = run(in, {0});
-  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_EQ(steps.size(), 4u);
   EXPECT_EQ(steps[0].what, kind::throttle);
-  EXPECT_EQ(steps[0].throttle_mark, 1u);
-  EXPECT_EQ(steps[1].what, kind::cancel);
+  EXPECT_FALSE(steps[0].waiting);
+  EXPECT_EQ(steps[1].what, kind::throttle);
+  EXPECT_TRUE(steps[1].waiting);
+  EXPECT_TRUE(steps[2].waiting);
+  EXPECT_EQ(steps[3].what, kind::cancel);
   // Stuck at 50%.
   steps = run(in, {50, 50});
-  ASSERT_EQ(steps.size(), 2u);
-  EXPECT_EQ(steps[1].what, kind::cancel);
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(steps[3].what, kind::cancel);
+}
+
+TEST(stall_policy, a_pass_longer_than_the_progress_timeout_is_waited_for) {
+  stall_input in;
+  in.downtime_ms = in.asked_downtime_ms = stall_downtime_cap_ms;
+  in.auto_converge = true;
+  // A pass takes 3 s, three stalls: QEMU raises the throttle at the end of
+  // passes only (30% after the second, 50% after the third), and each rise
+  // buys three more passes.
+  std::vector<uint32_t> throttles{0, 0, 0, 0, 0, 0, 30, 30, 30, 50};
+  auto steps = run(in, throttles, 3000);
+  for (size_t i = 0; i < throttles.size(); ++i)
+    EXPECT_EQ(steps[i].what, kind::throttle) << i;
+  EXPECT_EQ(steps[6].rose_at_ms, 7000u);
+  EXPECT_EQ(steps[9].throttle_mark, 50u);
+  // Flat at 50% from 10 s: cancelled at 19 s.
+  ASSERT_EQ(steps.size(), 19u);
+  EXPECT_EQ(steps[18].what, kind::cancel);
+}
+
+TEST(stall_policy, the_pass_estimate_is_bounded) {
+  EXPECT_EQ(estimated_pass_ms(32u << 20, 16), 2000u);
+  EXPECT_EQ(estimated_pass_ms(1u << 20, 16), stall_min_pass_ms);
+  EXPECT_EQ(estimated_pass_ms(uint64_t{1} << 40, 1), stall_max_pass_ms);
+  EXPECT_EQ(estimated_pass_ms(1u << 20, 0), stall_max_pass_ms);
+}
+
+TEST(stall_policy, a_transfer_that_sends_nothing_is_not_waited_for) {
+  stall_input in;
+  in.downtime_ms = in.asked_downtime_ms = stall_downtime_cap_ms;
+  in.auto_converge = true;
+  in.throttling = true;
+  in.throttle = in.throttle_mark = 30;
+  in.sending = false;
+  EXPECT_EQ(next_stall_step(in).what, kind::cancel);
+  in.sending = true;
+  EXPECT_TRUE(next_stall_step(in).waiting);
 }
 
 TEST(stall_policy, without_auto_converge_no_throttle_step) {
