@@ -278,6 +278,11 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
     [self](job_finished& msg) { self->state.history.add(std::move(msg)); },
     [self](const job_outcome& msg) {
       auto& st = self->state;
+      // The journal records every destination outcome and answers first;
+      // a second copy here would only grow the agent (4096 entries are
+      // about 0.8 MiB, most of what a long soak added to an agent's RSS).
+      if (st.journal)
+        return;
       st.outcomes[msg.job_id] = msg.committed;
       st.outcome_order.push_back(msg.job_id);
       if (st.outcome_order.size() > max_outcomes) {

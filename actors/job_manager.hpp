@@ -30,7 +30,8 @@ struct job_manager_state {
   std::shared_ptr<job_journal> journal;
   std::map<std::string, caf::actor> drivers;
   std::map<std::string, job_entry> jobs; ///< By job id (+ role suffix).
-  std::map<std::string, bool> outcomes;  ///< Finished destination jobs.
+  /// Finished destination jobs, when there is no journal to ask.
+  std::map<std::string, bool> outcomes;
   std::deque<std::string> outcome_order;
   job_history history; ///< Last finished job per domain (--completed).
   caf::actor peer_links; ///< Sessions with destination agents, reused.

@@ -84,6 +84,7 @@ caf::error job_journal::open() {
     return err;
   std::lock_guard<std::mutex> guard{mtx_};
   records_.clear();
+  finished_.clear();
   for (auto& name : files::list(dir_, ".json")) {
     auto text = files::read(dir_ + "/" + name, 64 * 1024);
     auto rec = text ? from_json(*text) : std::nullopt;
@@ -113,7 +114,16 @@ caf::error job_journal::write(job_record rec) {
                                      durability_of(rec)))
     return err;
   bool done = finished(rec);
-  records_[rec.job_id] = std::move(rec);
+  if (done) {
+    records_.erase(rec.job_id);
+    finished_[rec.job_id] = finished_entry{std::move(rec.domain),
+                                           std::move(rec.driver),
+                                           std::move(rec.phase),
+                                           rec.updated_ms};
+  } else {
+    finished_.erase(rec.job_id);
+    records_[rec.job_id] = std::move(rec);
+  }
   if (done && ++finished_since_prune_ >= prune_every) {
     finished_since_prune_ = 0;
     guard.unlock();
@@ -125,6 +135,7 @@ caf::error job_journal::write(job_record rec) {
 caf::error job_journal::remove(const std::string& job_id) {
   std::lock_guard<std::mutex> guard{mtx_};
   records_.erase(job_id);
+  finished_.erase(job_id);
   // A removal lost to a host crash brings back a finished record: the
   // restarted agent then asks or cleans up again, which is idempotent.
   return files::remove(path_of(job_id), files::durability::process_crash);
@@ -135,15 +146,30 @@ std::vector<job_record> job_journal::records() const {
   std::vector<job_record> out;
   for (auto& [id, r] : records_)
     out.push_back(r);
+  for (auto& [id, e] : finished_)
+    out.push_back(expand(id, e));
   return out;
+}
+
+job_record job_journal::expand(const std::string& job_id,
+                               const finished_entry& e) {
+  job_record r;
+  r.job_id = job_id;
+  r.role = "destination";
+  r.domain = e.domain;
+  r.driver = e.driver;
+  r.phase = e.phase;
+  r.updated_ms = e.updated_ms;
+  return r;
 }
 
 std::optional<job_record> job_journal::find(const std::string& job_id) const {
   std::lock_guard<std::mutex> guard{mtx_};
-  auto i = records_.find(job_id);
-  if (i == records_.end())
-    return std::nullopt;
-  return i->second;
+  if (auto i = records_.find(job_id); i != records_.end())
+    return i->second;
+  if (auto i = finished_.find(job_id); i != finished_.end())
+    return expand(job_id, i->second);
+  return std::nullopt;
 }
 
 void job_journal::prune(size_t keep) {
@@ -153,6 +179,8 @@ void job_journal::prune(size_t keep) {
     for (auto& [id, r] : records_)
       if (finished(r))
         done.push_back(r);
+    for (auto& [id, e] : finished_)
+      done.push_back(expand(id, e));
   }
   if (done.size() <= keep)
     return;

@@ -74,11 +74,26 @@ public:
   static constexpr size_t prune_every = 100;
 
 private:
+  /// What is kept in memory of a finished destination record written in
+  /// this run: the outcome answer and what rewriting the file needs. A
+  /// full job_record is more than twice the size, and a busy destination
+  /// keeps `keep` of these for as long as it runs.
+  struct finished_entry {
+    std::string domain;
+    std::string driver;
+    std::string phase;
+    int64_t updated_ms = 0;
+  };
+
   std::string path_of(const std::string& job_id) const;
+  static job_record expand(const std::string& job_id, const finished_entry& e);
 
   std::string dir_;
   mutable std::mutex mtx_;
+  /// Unfinished records, and every record loaded by `open` (the replay
+  /// after a restart reads them whole).
   std::map<std::string, job_record> records_;
+  std::map<std::string, finished_entry> finished_;
   size_t keep_;
   size_t finished_since_prune_ = 0;
 };

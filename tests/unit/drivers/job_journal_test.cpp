@@ -79,6 +79,37 @@ TEST_F(job_journal_test, records_survive_a_restart_with_every_field) {
   EXPECT_EQ(files_in_dir(), 2u) << "temporary files were left behind";
 }
 
+TEST_F(job_journal_test, a_finished_record_kept_compact_still_answers_and_rewrites_whole) {
+  job_journal j{dir_};
+  ASSERT_FALSE(j.open());
+  ASSERT_FALSE(j.write(record("0c", "destination", "prepared")));
+  ASSERT_FALSE(j.write(record("0c", "destination", "committed")));
+  auto r = j.find("0c");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->role, "destination");
+  EXPECT_EQ(r->phase, "committed");
+  EXPECT_EQ(r->domain, "web1");
+  EXPECT_EQ(r->driver, "test");
+  EXPECT_GT(r->updated_ms, 0);
+  ASSERT_EQ(j.records().size(), 1u);
+  // What recovery does (committed, then the guest is gone): find, set the
+  // phase, write. The file must still name the domain and driver.
+  r->phase = "lost";
+  ASSERT_FALSE(j.write(*r));
+  job_journal again{dir_};
+  ASSERT_FALSE(again.open());
+  auto back = again.find("0c");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->phase, "lost");
+  EXPECT_EQ(back->domain, "web1");
+  EXPECT_EQ(back->driver, "test");
+  // A finished job that starts again (never in practice; ids are random)
+  // leaves no compact copy behind.
+  ASSERT_FALSE(again.write(record("0c", "destination", "prepared")));
+  EXPECT_EQ(again.find("0c")->phase, "prepared");
+  EXPECT_EQ(again.records().size(), 1u);
+}
+
 TEST_F(job_journal_test, removed_records_stay_removed) {
   job_journal j{dir_};
   ASSERT_FALSE(j.open());
