@@ -86,10 +86,7 @@ protected:
 
   /// The lifecycle events the job published, in order.
   std::vector<lifecycle_event> published() const {
-    std::vector<lifecycle_event> out;
-    for (size_t i = 0; i < events_box->count<domain_event>(); ++i)
-      out.push_back(events_box->get<domain_event>(i).kind);
-    return out;
+    return published_events(*events_box);
   }
 
   using event_list = std::vector<lifecycle_event>;

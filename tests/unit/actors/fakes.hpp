@@ -314,4 +314,12 @@ inline caf::behavior fake_peer(caf::event_based_actor* self,
   };
 }
 
+/// The lifecycle events an event-bus probe received, in order.
+inline std::vector<ferry::lifecycle_event> published_events(const inbox& box) {
+  std::vector<ferry::lifecycle_event> out;
+  for (size_t i = 0; i < box.count<ferry::domain_event>(); ++i)
+    out.push_back(box.get<ferry::domain_event>(i).kind);
+  return out;
+}
+
 } // namespace ferry_test
