@@ -1,6 +1,8 @@
 #include "actors/migration_coordinator.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 
 #include <caf/result.hpp>
 
@@ -389,7 +391,20 @@ void connect_pooled(self_ptr self) {
 } // namespace
 
 std::string new_job_id() {
-  return crypto::to_hex(crypto::random_bytes(16));
+  auto ms = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+  char stamp[13];
+  std::snprintf(stamp, sizeof(stamp), "%012llx",
+                static_cast<unsigned long long>(ms & 0xFFFFFFFFFFFFull));
+  return stamp + crypto::to_hex(crypto::random_bytes(10));
+}
+
+uint64_t job_id_time_ms(const std::string& id) {
+  if (!valid_job_id(id))
+    return 0;
+  return std::stoull(id.substr(0, 12), nullptr, 16);
 }
 
 bool valid_job_id(const std::string& id) {

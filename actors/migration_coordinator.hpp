@@ -90,8 +90,14 @@ struct coordinator_state {
 caf::behavior migration_coordinator(caf::stateful_actor<coordinator_state>* self,
                                     coordinator_args args);
 
-/// A fresh job id: 32 hex digits.
+/// A fresh job id: 32 hex digits, the first 12 the creation time in Unix
+/// ms (so a destination can tell a job older than what its journal
+/// pruned), the other 20 random.
 std::string new_job_id();
+
+/// The creation time `new_job_id` put into `id` (Unix ms); 0 if `id` is
+/// not a job id.
+uint64_t job_id_time_ms(const std::string& id);
 
 /// True for strings `new_job_id` could have made.
 bool valid_job_id(const std::string& id);

@@ -1,4 +1,5 @@
 #include "actors/migration_source.hpp"
+#include "actors/source_detail.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -18,11 +19,7 @@
 #include "util/faults.hpp"
 #include "util/log.hpp"
 
-namespace ferry {
-
-namespace {
-
-using self_ptr = caf::stateful_actor<source_job_state>*;
+namespace ferry::source_detail {
 
 constexpr auto tick_interval = std::chrono::milliseconds{250};
 constexpr auto confirm_grace = std::chrono::seconds{2};
@@ -46,14 +43,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, src_retry_confirm& x) {
   return f(caf::meta::type_name("ferry.src_retry_confirm"), x.outcome,
            x.attempt);
-}
-
-struct src_resolve {
-  uint64_t unused = 0;
-};
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, src_resolve& x) {
-  return f(caf::meta::type_name("ferry.src_resolve"), x.unused);
 }
 
 uint64_t elapsed_ms(self_ptr self) {
@@ -168,138 +157,14 @@ void conclude(self_ptr self, confirm_outcome outcome) {
   });
 }
 
-void start_resolution(self_ptr self);
 
-/// Who asked for a resolution now (migrate-recover); empty for the
-/// automatic retries.
-using recover_promise = std::optional<caf::typed_response_promise<job_stats>>;
+} // namespace ferry::source_detail
 
-/// What migrate-recover answers once the resolution concluded the job.
-job_stats resolved_snapshot(self_ptr self) {
-  auto s = snapshot(self);
-  s.error = self->state.resolution;
-  return s;
-}
+namespace ferry {
 
-/// The resolution attempt ended: answers migrate-recover, if it asked, and
-/// schedules the next automatic attempt unless the job concluded.
-void resolution_ended(self_ptr self, recover_promise& rp, bool concluded,
-                      const std::string& why) {
-  auto& waiters = self->state.recover_waiters;
-  if (concluded) {
-    // Kept for a migrate-recover that comes later, while confirm runs or,
-    // through the job manager's history, after the job ended.
-    self->state.resolution = why;
-    auto s = resolved_snapshot(self);
-    if (rp && rp->pending())
-      rp->deliver(s);
-    for (auto& w : waiters)
-      if (w.pending())
-        w.deliver(s);
-    waiters.clear();
-    return;
-  }
-  if (rp && rp->pending())
-    rp->deliver(make_error(errc::outcome_unknown,
-                           "job " + self->state.job_id
-                             + ": outcome still unknown: " + why));
-  waiters.erase(std::remove_if(waiters.begin(), waiters.end(),
-                               [](auto& w) { return !w.pending(); }),
-                waiters.end());
-  start_resolution(self);
-}
+namespace {
 
-/// Asks the destination agent what became of the job.
-void resolve(self_ptr self, recover_promise rp = std::nullopt) {
-  auto& st = self->state;
-  auto uri = parse_agent_uri(st.flags.dest_uri);
-  if (!uri) {
-    FERRY_ERROR("source", "job " << st.job_id << ": cannot resolve: "
-                                 << error_text(uri.error()));
-    if (rp)
-      rp->deliver(uri.error());
-    return;
-  }
-  connect_request req;
-  req.uri = *uri;
-  req.id = st.ctx.id;
-  req.client_name = st.ctx.agent_name;
-  req.timeout = st.ctx.connect_timeout;
-  connect_agent(self, req, [self, rp](caf::expected<agent_link> link) mutable {
-    auto& st = self->state;
-    if (!link) {
-      auto why = "destination unreachable (" + error_text(link.error()) + ")";
-      FERRY_WARN("source", "job " << st.job_id << ": " << why
-                                  << "; outcome still unknown");
-      resolution_ended(self, rp, false, why);
-      return;
-    }
-    auto session = link->session;
-    self->request(session, std::chrono::seconds{10},
-                  mig_query_outcome{st.job_id})
-      .then(
-        [self, rp](const mig_outcome& out) mutable {
-          auto& st = self->state;
-          switch (out.state) {
-            case mig_outcome::committed:
-              FERRY_INFO("source", "job " << st.job_id
-                                          << ": destination committed; "
-                                             "destroying the source copy");
-              st.phase = mig_phase::done;
-              resolution_ended(self, rp, true,
-                               "the destination committed; " + st.domain
-                                 + " runs there, the source copy is gone");
-              conclude(self, confirm_outcome::committed);
-              return;
-            case mig_outcome::not_committed:
-              FERRY_INFO("source", "job " << st.job_id
-                                          << ": destination did not commit; "
-                                             "resuming here");
-              st.phase = mig_phase::failed;
-              st.failure = "the destination did not commit";
-              resolution_ended(self, rp, true,
-                               "the destination did not commit; "
-                                 + st.domain + " stays here");
-              conclude(self, confirm_outcome::failed);
-              return;
-            case mig_outcome::lost:
-              FERRY_WARN("source",
-                         "job " << st.job_id
-                                << ": the destination committed but its "
-                                   "copy died with its agent; resuming the "
-                                   "source copy, the last one left");
-              st.phase = mig_phase::failed;
-              st.failure = "the destination's copy died in a crash";
-              resolution_ended(self, rp, true,
-                               "the destination's copy died in a crash; "
-                                 + st.domain
-                                 + " resumed here from the switchover point");
-              conclude(self, confirm_outcome::failed);
-              return;
-            default:
-              resolution_ended(self, rp, false,
-                               "the destination is still finishing it");
-          }
-        },
-        [self, rp](caf::error& err) mutable {
-          auto why = "outcome query failed: " + error_text(err);
-          FERRY_WARN("source", "job " << self->state.job_id << ": " << why);
-          resolution_ended(self, rp, false, why);
-        });
-  });
-}
-
-void start_resolution(self_ptr self) {
-  auto& st = self->state;
-  if (st.phase != mig_phase::outcome_unknown)
-    emit(self, lifecycle_event::suspended_outcome_unknown,
-         "kept paused until the destination answers");
-  st.held_paused = true;
-  st.phase = mig_phase::outcome_unknown;
-  auto n = std::min<uint32_t>(st.resolve_attempts++, 4);
-  auto delay = std::chrono::seconds{1u << n}; // 1, 2, 4, 8, 16 s
-  self->delayed_send(self, delay, src_resolve{});
-}
+using namespace source_detail;
 
 /// The hypervisor's migration reached a terminal status.
 void on_terminal(self_ptr self, const std::string& status) {
@@ -501,6 +366,10 @@ caf::message_handler common(self_ptr self) {
           return snapshot(self);
         }
         case job_verb::recover:
+          if (req.value > recover_assume_failed)
+            return make_error(errc::invalid_argument,
+                              "migrate-recover: unknown choice "
+                                + std::to_string(req.value));
           if (!st.resolution.empty())
             return resolved_snapshot(self); // an automatic attempt won
           if (st.phase != mig_phase::outcome_unknown)
@@ -511,6 +380,12 @@ caf::message_handler common(self_ptr self) {
         {
           st.resolve_attempts = 0;
           auto rp = self->make_response_promise<job_stats>();
+          if (req.value == recover_assume_committed
+              || req.value == recover_assume_failed) {
+            assume_outcome(self, rp,
+                           req.value == recover_assume_committed);
+            return rp;
+          }
           st.recover_waiters.push_back(rp);
           resolve(self, rp);
           return rp;

@@ -47,6 +47,8 @@ po::options_description describe_options() {
     ("max-sessions", po::value<uint32_t>(), "concurrent sessions")
     ("max-sessions-per-peer", po::value<uint32_t>(), "sessions per identity")
     ("max-jobs", po::value<uint32_t>(), "concurrent migration jobs")
+    ("journal-keep", po::value<uint32_t>(),
+     "finished destination jobs remembered for outcome queries")
     ("testhv-listen", po::value<std::string>(),
      "HOST:PORT of the test hypervisor daemon (default: listen port + 1)")
     ("testhv-secret-file", po::value<std::string>(),
@@ -73,6 +75,10 @@ caf::error validate(agent_settings& s) {
   if (s.state_dir.empty())
     return make_error(errc::config_error,
                       "--state-dir is required (where definitions live)");
+  if (s.limits.journal_keep == 0)
+    return make_error(errc::config_error,
+                      "--journal-keep must be at least 1 (a destination "
+                      "must remember a commit until its source asks)");
   if (s.name.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof(host) - 1);
@@ -164,6 +170,7 @@ caf::expected<agent_command> parse(const std::vector<std::string>& args,
   take(vm, "max-sessions", s.limits.max_sessions);
   take(vm, "max-sessions-per-peer", s.limits.max_sessions_per_peer);
   take(vm, "max-jobs", s.limits.max_jobs);
+  take(vm, "journal-keep", s.limits.journal_keep);
   take(vm, "testhv-secret-file", s.testhv.secret_file);
   take(vm, "testhv-binary", s.testhv.binary);
   take(vm, "qemu-binary", s.qemu_binary);

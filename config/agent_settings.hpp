@@ -22,6 +22,8 @@ struct agent_limits {
   uint32_t max_sessions = 256;         ///< Concurrent sessions, all peers.
   uint32_t max_sessions_per_peer = 64; ///< Per certificate name.
   uint32_t max_jobs = 64;              ///< Concurrent migration jobs.
+  /// Finished destination jobs the journal remembers (outcome queries).
+  uint32_t journal_keep = 1000;
   uint32_t max_xml_bytes = 64 * 1024;  ///< Domain XML size.
   uint32_t handshake_timeout_ms = 5000;
 };

@@ -94,7 +94,24 @@ caf::error job_journal::open() {
     }
     records_[rec->job_id] = std::move(*rec);
   }
+  pruned_before_ms_ = 0;
+  if (auto text = files::read(watermark_path(), 64)) {
+    try {
+      pruned_before_ms_ = std::stoll(*text);
+    } catch (const std::exception&) {
+      FERRY_ERROR("journal", "ignoring unreadable " << watermark_path());
+    }
+  }
   return caf::none;
+}
+
+std::string job_journal::watermark_path() const {
+  return dir_ + "/pruned-before";
+}
+
+int64_t job_journal::pruned_before_ms() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return pruned_before_ms_;
 }
 
 caf::error job_journal::write(job_record rec) {
@@ -187,8 +204,31 @@ void job_journal::prune(size_t keep) {
   std::sort(done.begin(), done.end(), [](auto& a, auto& b) {
     return a.updated_ms < b.updated_ms;
   });
+  // The watermark is durable before any record goes: a crash in between
+  // makes the destination answer "forgotten" for a job it still has on
+  // disk, never "not committed" for one it forgot.
+  auto newest_pruned = done[done.size() - keep - 1].updated_ms;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (newest_pruned > pruned_before_ms_) {
+      if (auto err = files::write_atomic(watermark_path(),
+                                         std::to_string(newest_pruned) + "\n",
+                                         0600,
+                                         files::durability::host_crash)) {
+        FERRY_ERROR("journal", "not pruning: cannot record the watermark: "
+                                 << error_text(err));
+        return;
+      }
+      pruned_before_ms_ = newest_pruned;
+    }
+  }
   for (size_t i = 0; i + keep < done.size(); ++i)
     remove(done[i].job_id);
+  FERRY_INFO("journal", "pruned " << done.size() - keep
+                                  << " finished job record(s); a source "
+                                     "asking about a job created before "
+                                  << newest_pruned
+                                  << " (Unix ms) is told it was forgotten");
 }
 
 } // namespace ferry

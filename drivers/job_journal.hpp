@@ -73,6 +73,11 @@ public:
 
   static constexpr size_t prune_every = 100;
 
+  /// The newest update time (Unix ms) of any finished record pruned so
+  /// far, 0 if none; kept in `DIR/pruned-before` across restarts. A job
+  /// created before it may have committed here and been forgotten.
+  int64_t pruned_before_ms() const;
+
 private:
   /// What is kept in memory of a finished destination record written in
   /// this run: the outcome answer and what rewriting the file needs. A
@@ -86,6 +91,7 @@ private:
   };
 
   std::string path_of(const std::string& job_id) const;
+  std::string watermark_path() const;
   static job_record expand(const std::string& job_id, const finished_entry& e);
 
   std::string dir_;
@@ -96,6 +102,7 @@ private:
   std::map<std::string, finished_entry> finished_;
   size_t keep_;
   size_t finished_since_prune_ = 0;
+  int64_t pruned_before_ms_ = 0;
 };
 
 } // namespace ferry

@@ -323,6 +323,10 @@ struct mig_outcome {
   /// Committed, but the copy died with the destination agent (test guests
   /// do): the source's paused copy is the only one left.
   static constexpr uint8_t lost = 3;
+  /// Not remembered: the job is older than the newest record the
+  /// destination's journal pruned, so it may have committed. The source
+  /// must not guess; an operator decides (`migrate-recover --assume`).
+  static constexpr uint8_t forgotten = 4;
   uint8_t state = not_committed;
 };
 
@@ -342,10 +346,16 @@ enum class job_verb : uint8_t {
   recover,  ///< migrate-recover: ask the destination about the outcome now
 };
 
+/// `job_control::value` of `recover`: ask the destination, or take the
+/// operator's word for the outcome (`migrate-recover --assume`).
+constexpr uint64_t recover_ask = 0;
+constexpr uint64_t recover_assume_committed = 1;
+constexpr uint64_t recover_assume_failed = 2;
+
 struct job_control {
   job_verb verb = job_verb::info;
   std::string domain;
-  uint64_t value = 0; ///< MiB/s or ms.
+  uint64_t value = 0; ///< MiB/s, ms, or a recover_* choice.
   std::string driver; ///< Set by the session from its binding.
 };
 

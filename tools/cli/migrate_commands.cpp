@@ -298,7 +298,9 @@ caf::error migrate_cmd(context& ctx, const std::vector<std::string>& words) {
 command job_command(const char* name, job_verb verb, const char* value_name,
                     const char* summary) {
   std::string usage = std::string{verb == job_verb::info ? "[--completed] DOM"
-                                                         : "DOM"}
+                                  : verb == job_verb::recover
+                                    ? "[--assume committed|failed] DOM"
+                                    : "DOM"}
                       + (value_name ? std::string{" "} + value_name : "");
   return {name, usage, summary,
           [name, verb, value_name](context& ctx,
@@ -308,6 +310,9 @@ command job_command(const char* name, job_verb verb, const char* value_name,
             if (verb == job_verb::info)
               desc.add_options()("completed", po::bool_switch(),
                                  "the last finished job");
+            if (verb == job_verb::recover)
+              desc.add_options()("assume", po::value<std::string>(),
+                                 "decide instead of the destination");
             po::variables_map vm;
             std::vector<std::string> pos{"DOM"};
             if (value_name != nullptr)
@@ -318,6 +323,19 @@ command job_command(const char* name, job_verb verb, const char* value_name,
                              && vm["completed"].as<bool>();
             job_control req{verb, vm["DOM"].as<std::string>(),
                             completed ? job_info_completed : 0, {}};
+            if (verb == job_verb::recover && vm.count("assume") != 0) {
+              auto choice = vm["assume"].as<std::string>();
+              if (choice == "committed")
+                req.value = recover_assume_committed;
+              else if (choice == "failed")
+                req.value = recover_assume_failed;
+              else
+                return make_error(errc::invalid_argument,
+                                  std::string{name}
+                                    + ": --assume takes 'committed' or "
+                                      "'failed', not '"
+                                    + choice + "'");
+            }
             if (value_name != nullptr) {
               auto text = vm[value_name].as<std::string>();
               try {
@@ -380,7 +398,8 @@ void add_migration_commands(std::vector<command>& t) {
                           "change the bandwidth limit of a running job"));
   t.push_back(job_command("migrate-recover", job_verb::recover, nullptr,
                           "ask the destination now what became of a job "
-                          "whose outcome is unknown, and act on it"));
+                          "whose outcome is unknown, and act on it "
+                          "(--assume: the operator decides instead)"));
 }
 
 } // namespace ferry::cli

@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   // The job journal, read before anything runs: recovery replays it.
-  auto journal = std::make_shared<job_journal>(s.state_dir + "/jobs");
+  auto journal = std::make_shared<job_journal>(s.state_dir + "/jobs",
+                                               s.limits.journal_keep);
   if (auto err = journal->open())
     return fail(error_text(err));
   journal->prune();

@@ -17,23 +17,26 @@ caf::error usage(const char* text) {
 
 void scenario_runner::add_node_verbs() {
   interp_.add(
-    "node", "NAME [--driver test|qemu]…",
+    "node", "NAME [--driver test|qemu]… [--journal-keep N]",
     "start a ferryd (own certificate, state dir, fault injection on)",
     [this](const std::vector<std::string>& a) -> caf::error {
       if (a.empty())
-        return usage("node NAME [--driver DRIVER]...");
+        return usage("node NAME [--driver DRIVER]... [--journal-keep N]");
       harness::node_options opts;
       opts.drivers.clear();
+      std::vector<std::string> extra{"--fault-injection"};
       for (size_t i = 1; i < a.size(); ++i) {
         if (a[i] == "--driver" && i + 1 < a.size())
           opts.drivers.push_back(a[++i]);
+        else if (a[i] == "--journal-keep" && i + 1 < a.size())
+          extra.insert(extra.end(), {"--journal-keep", a[++i]});
         else
           return make_error(errc::invalid_argument,
                             "node: unknown option " + a[i]);
       }
       if (opts.drivers.empty())
         opts.drivers = {"test"};
-      opts.extra_args = {"--fault-injection"};
+      opts.extra_args = extra;
       if (cl_.has(a[0]))
         return make_error(errc::invalid_argument,
                           "node " + a[0] + " already exists");

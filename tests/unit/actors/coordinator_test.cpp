@@ -148,6 +148,23 @@ protected:
 
 } // namespace
 
+TEST(job_id, carries_its_creation_time_and_stays_unique) {
+  using namespace std::chrono;
+  auto before = duration_cast<milliseconds>(
+                  system_clock::now().time_since_epoch()).count();
+  auto a = new_job_id();
+  auto b = new_job_id();
+  auto after = duration_cast<milliseconds>(
+                 system_clock::now().time_since_epoch()).count();
+  EXPECT_TRUE(valid_job_id(a)) << a;
+  EXPECT_NE(a, b);
+  auto t = static_cast<int64_t>(job_id_time_ms(a));
+  EXPECT_GE(t, before);
+  EXPECT_LE(t, after);
+  EXPECT_EQ(job_id_time_ms("not a job id"), 0u);
+  EXPECT_EQ(job_id_time_ms("00000000000a" + std::string(20, 'f')), 10u);
+}
+
 TEST_F(coordinator, happy_path_runs_the_phases_in_order) {
   start();
   EXPECT_EQ(log->lines(),

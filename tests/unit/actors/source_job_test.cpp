@@ -395,6 +395,45 @@ TEST_F(source_job, confirm_unknown_keeps_it_paused_and_resolves) {
   EXPECT_EQ(info->value->phase, mig_phase::outcome_unknown);
 }
 
+TEST_F(source_job, the_operator_assumes_a_failed_migration_and_the_guest_resumes) {
+  verified();
+  ASSERT_TRUE(confirm(confirm_outcome::unknown)->ok());
+  auto bad = control(job_verb::recover, 7);
+  EXPECT_EQ(code_of(bad->error), errc::invalid_argument);
+  EXPECT_FALSE(life->down) << "a bad choice changed something";
+  auto res = control(job_verb::recover, recover_assume_failed);
+  ASSERT_TRUE(res->ok()) << error_text(res->error);
+  EXPECT_NE(res->value->error.find("assumed not committed by the operator"),
+            std::string::npos)
+    << res->value->error;
+  EXPECT_EQ(drv->confirm_outcomes(),
+            (outcomes{confirm_outcome::unknown, confirm_outcome::failed}));
+  EXPECT_TRUE(life->down) << "the job did not end";
+  // The automatic attempt that was scheduled finds the job settled.
+  advance_time(16s);
+  EXPECT_EQ(drv->confirm_outcomes().size(), 2u);
+}
+
+TEST_F(source_job, the_operator_assumes_a_commit_and_the_source_copy_goes) {
+  verified();
+  ASSERT_TRUE(confirm(confirm_outcome::unknown)->ok());
+  auto res = control(job_verb::recover, recover_assume_committed);
+  ASSERT_TRUE(res->ok()) << error_text(res->error);
+  EXPECT_NE(res->value->error.find("assumed committed by the operator"),
+            std::string::npos)
+    << res->value->error;
+  EXPECT_EQ(drv->confirm_outcomes(),
+            (outcomes{confirm_outcome::unknown, confirm_outcome::committed}));
+  EXPECT_TRUE(life->down) << "the job did not end";
+}
+
+TEST_F(source_job, assume_is_refused_while_the_outcome_is_known) {
+  verified();
+  auto res = control(job_verb::recover, recover_assume_committed);
+  EXPECT_EQ(code_of(res->error), errc::invalid_state);
+  EXPECT_TRUE(drv->confirm_outcomes().empty());
+}
+
 // -- stale and duplicate messages ------------------------------------------------------
 
 TEST_F(source_job, perform_for_another_job_is_refused) {

@@ -169,7 +169,29 @@ TEST_F(job_journal_test, prune_keeps_the_newest_finished_and_every_open_job) {
   EXPECT_TRUE(j.find("05"));
   EXPECT_TRUE(j.find("a0")) << "an unfinished job was pruned";
   EXPECT_TRUE(j.find("a1")) << "an unfinished job was pruned";
-  EXPECT_EQ(files_in_dir(), 4u);
+  EXPECT_EQ(files_in_dir(), 4u + 1) << "four records and the watermark";
+}
+
+TEST_F(job_journal_test, pruning_leaves_a_durable_watermark_of_what_was_forgotten) {
+  int64_t second = 0;
+  {
+    job_journal j{dir_};
+    ASSERT_FALSE(j.open());
+    EXPECT_EQ(j.pruned_before_ms(), 0);
+    for (auto id : {"01", "02", "03"}) {
+      ASSERT_FALSE(j.write(record(id, "destination", "committed")));
+      ::usleep(2000);
+    }
+    second = j.find("02")->updated_ms;
+    j.prune(1);
+    EXPECT_EQ(j.pruned_before_ms(), second) << "the newest pruned record";
+    j.prune(1); // nothing more to prune: the watermark stays
+    EXPECT_EQ(j.pruned_before_ms(), second);
+  }
+  job_journal again{dir_};
+  ASSERT_FALSE(again.open());
+  EXPECT_EQ(again.pruned_before_ms(), second) << "lost across a restart";
+  EXPECT_EQ(again.records().size(), 1u) << "the watermark file is no record";
 }
 
 TEST_F(job_journal_test, a_missing_directory_is_created_and_a_file_in_its_way_is_an_error) {
