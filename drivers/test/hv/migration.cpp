@@ -215,6 +215,10 @@ void outgoing_migration::run(bool send_go) {
     guest_->pause();
   }
   guest_->mark_all_dirty();
+  // All of RAM is to be sent: "active" never shows 0 bytes remaining.
+  update([&](mig_stats& s) {
+    s.remaining_bytes = guest_->dirty_count() * guest_page_size;
+  });
   set_status(mig_status::active);
   uint64_t best_remaining = UINT64_MAX;
   auto best_at = clock_type::now();
