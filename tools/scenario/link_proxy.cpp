@@ -115,20 +115,6 @@ void link_proxy::loop() {
     ::poll(fds.data(), fds.size(), 10);
     auto now = clock_type::now();
     auto delay = std::chrono::milliseconds{delay_ms_.load()};
-    if (fds[0].revents & POLLIN) {
-      int a = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (a >= 0) {
-        std::string err;
-        int b = net::tcp_connect(target_, 2000, err);
-        if (b < 0) {
-          ::close(a);
-        } else {
-          net::tune_data_socket(a);
-          net::tune_data_socket(b);
-          pairs.push_back(pair{a, b, {}, {}, false});
-        }
-      }
-    }
     size_t idx = 1;
     for (auto& p : pairs) {
       auto& pa = fds[idx++];
@@ -148,6 +134,22 @@ void link_proxy::loop() {
       pump(p.b, p.to_a, pb.revents);
       if (!flush(p.b, p.to_b, now) || !flush(p.a, p.to_a, now))
         p.closed = true;
+    }
+    // Accepted after the pairs were served: `fds` has no entries for a
+    // pair added now (indexing them read past its end; ASan found it).
+    if (fds[0].revents & POLLIN) {
+      int a = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (a >= 0) {
+        std::string err;
+        int b = net::tcp_connect(target_, 2000, err);
+        if (b < 0) {
+          ::close(a);
+        } else {
+          net::tune_data_socket(a);
+          net::tune_data_socket(b);
+          pairs.push_back(pair{a, b, {}, {}, false});
+        }
+      }
     }
     for (auto i = pairs.begin(); i != pairs.end();) {
       if (i->closed && i->to_a.empty() && i->to_b.empty()) {
