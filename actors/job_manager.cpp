@@ -28,10 +28,6 @@ using self_ptr = caf::stateful_actor<job_manager_state>*;
 
 constexpr size_t max_outcomes = 4096;
 
-/// How far the source's clock (which stamps job ids) may be ahead of ours
-/// (which stamps journal records) without a pruned commit going unnoticed.
-constexpr int64_t max_clock_skew_ms = 60 * 1000;
-
 caf::expected<job_context> context_for(self_ptr self,
                                        const std::string& driver) {
   auto& st = self->state;
@@ -278,12 +274,10 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
       // Older than a record the journal pruned: it may have committed here
       // and been forgotten. Guessing "not committed" could run the guest
       // twice; the source keeps it paused and an operator decides.
-      if (st.journal) {
-        auto pruned = st.journal->pruned_before_ms();
-        auto created = static_cast<int64_t>(job_id_time_ms(req.job_id));
-        if (pruned > 0 && created <= pruned + max_clock_skew_ms)
-          return mig_outcome{mig_outcome::forgotten};
-      }
+      if (st.journal
+          && st.journal->may_have_forgotten(
+            static_cast<int64_t>(job_id_time_ms(req.job_id))))
+        return mig_outcome{mig_outcome::forgotten};
       // Never prepared here, or prepared by an earlier run of this agent
       // whose test guests died with it: not committed here.
       return mig_outcome{mig_outcome::not_committed};

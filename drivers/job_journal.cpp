@@ -114,6 +114,11 @@ int64_t job_journal::pruned_before_ms() const {
   return pruned_before_ms_;
 }
 
+bool job_journal::may_have_forgotten(int64_t created_ms) const {
+  auto pruned = pruned_before_ms();
+  return pruned > 0 && created_ms <= pruned + max_clock_skew_ms;
+}
+
 caf::error job_journal::write(job_record rec) {
   // Ids name files: never let one escape the directory.
   auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
@@ -125,34 +130,45 @@ caf::error job_journal::write(job_record rec) {
   rec.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  std::unique_lock<std::mutex> guard{mtx_};
+  std::unique_lock<std::mutex> io{io_mtx_};
   if (auto err = files::write_atomic(path_of(rec.job_id),
                                      to_json(rec).dump(2) + "\n", 0600,
                                      durability_of(rec)))
     return err;
+  // The file is written first: a reader never sees a phase (a commit, say)
+  // that a crash could still take back.
   bool done = finished(rec);
-  if (done) {
-    records_.erase(rec.job_id);
-    finished_[rec.job_id] = finished_entry{std::move(rec.domain),
-                                           std::move(rec.driver),
-                                           std::move(rec.phase),
-                                           rec.updated_ms};
-  } else {
-    finished_.erase(rec.job_id);
-    records_[rec.job_id] = std::move(rec);
+  bool prune_now = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (done) {
+      records_.erase(rec.job_id);
+      finished_[rec.job_id] = finished_entry{std::move(rec.domain),
+                                             std::move(rec.driver),
+                                             std::move(rec.phase),
+                                             rec.updated_ms};
+    } else {
+      finished_.erase(rec.job_id);
+      records_[rec.job_id] = std::move(rec);
+    }
+    if (done && ++finished_since_prune_ >= prune_every) {
+      finished_since_prune_ = 0;
+      prune_now = true;
+    }
   }
-  if (done && ++finished_since_prune_ >= prune_every) {
-    finished_since_prune_ = 0;
-    guard.unlock();
+  io.unlock();
+  if (prune_now)
     prune(); // a long-running agent must not grow with its history
-  }
   return caf::none;
 }
 
 caf::error job_journal::remove(const std::string& job_id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  records_.erase(job_id);
-  finished_.erase(job_id);
+  std::lock_guard<std::mutex> io{io_mtx_};
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    records_.erase(job_id);
+    finished_.erase(job_id);
+  }
   // A removal lost to a host crash brings back a finished record: the
   // restarted agent then asks or cleans up again, which is idempotent.
   return files::remove(path_of(job_id), files::durability::process_crash);
@@ -190,6 +206,7 @@ std::optional<job_record> job_journal::find(const std::string& job_id) const {
 }
 
 void job_journal::prune(size_t keep) {
+  std::lock_guard<std::mutex> one_prune{prune_mtx_};
   std::vector<job_record> done;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -208,19 +225,17 @@ void job_journal::prune(size_t keep) {
   // makes the destination answer "forgotten" for a job it still has on
   // disk, never "not committed" for one it forgot.
   auto newest_pruned = done[done.size() - keep - 1].updated_ms;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (newest_pruned > pruned_before_ms_) {
-      if (auto err = files::write_atomic(watermark_path(),
-                                         std::to_string(newest_pruned) + "\n",
-                                         0600,
-                                         files::durability::host_crash)) {
-        FERRY_ERROR("journal", "not pruning: cannot record the watermark: "
-                                 << error_text(err));
-        return;
-      }
-      pruned_before_ms_ = newest_pruned;
+  if (newest_pruned > pruned_before_ms()) {
+    // prune_mtx_ makes this compare-and-write atomic among prunes.
+    if (auto err = files::write_atomic(watermark_path(),
+                                       std::to_string(newest_pruned) + "\n",
+                                       0600, files::durability::host_crash)) {
+      FERRY_ERROR("journal", "not pruning: cannot record the watermark: "
+                               << error_text(err));
+      return;
     }
+    std::lock_guard<std::mutex> guard{mtx_};
+    pruned_before_ms_ = newest_pruned;
   }
   for (size_t i = 0; i + keep < done.size(); ++i)
     remove(done[i].job_id);

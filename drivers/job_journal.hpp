@@ -36,7 +36,10 @@ struct job_record {
 /// The destination's commit is recorded here before the guest is resumed;
 /// destination records stay afterwards as the answer to "did job X
 /// commit?" (pruned to the newest 1000). Thread-safe; writes block, so
-/// only detached actors (driver actors) call `write` and `remove`.
+/// only detached actors (driver actors) call `write` and `remove`. Reads
+/// (`find`, `records`, `may_have_forgotten`) never wait for a disk write:
+/// the files are written outside the lock that guards the in-memory view,
+/// so the job manager may answer from a scheduler thread.
 class job_journal {
 public:
   /// What writing `rec` must survive. Every record survives a crash of the
@@ -78,6 +81,15 @@ public:
   /// created before it may have committed here and been forgotten.
   int64_t pruned_before_ms() const;
 
+  /// How far a source's clock (which stamps job ids) may be ahead of ours
+  /// (which stamps records) without a pruned commit going unnoticed.
+  static constexpr int64_t max_clock_skew_ms = 60 * 1000;
+
+  /// True when a job created at `created_ms` (its id's time, the source's
+  /// clock) is older than a record pruned here: it may have committed on
+  /// this host and been forgotten, so "not committed" would be a guess.
+  bool may_have_forgotten(int64_t created_ms) const;
+
 private:
   /// What is kept in memory of a finished destination record written in
   /// this run: the outcome answer and what rewriting the file needs. A
@@ -95,7 +107,13 @@ private:
   static job_record expand(const std::string& job_id, const finished_entry& e);
 
   std::string dir_;
+  /// Guards the maps and counters below; never held across disk I/O.
   mutable std::mutex mtx_;
+  /// Serialises record files' writes and removals (one writer per file at
+  /// a time; `write_atomic`'s temporary name is per process, not thread).
+  std::mutex io_mtx_;
+  /// Serialises prunes: the watermark only ever moves forward.
+  std::mutex prune_mtx_;
   /// Unfinished records, and every record loaded by `open` (the replay
   /// after a restart reads them whole).
   std::map<std::string, job_record> records_;

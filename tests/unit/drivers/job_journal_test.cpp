@@ -194,6 +194,25 @@ TEST_F(job_journal_test, pruning_leaves_a_durable_watermark_of_what_was_forgotte
   EXPECT_EQ(again.records().size(), 1u) << "the watermark file is no record";
 }
 
+TEST_F(job_journal_test, a_job_older_than_the_watermark_may_have_been_forgotten) {
+  job_journal j{dir_};
+  ASSERT_FALSE(j.open());
+  EXPECT_FALSE(j.may_have_forgotten(0)) << "nothing pruned yet";
+  for (auto id : {"01", "02"}) {
+    ASSERT_FALSE(j.write(record(id, "destination", "committed")));
+    ::usleep(2000);
+  }
+  j.prune(1);
+  auto mark = j.pruned_before_ms();
+  ASSERT_GT(mark, 0);
+  auto skew = job_journal::max_clock_skew_ms;
+  EXPECT_TRUE(j.may_have_forgotten(mark - 1000));
+  EXPECT_TRUE(j.may_have_forgotten(mark + skew))
+    << "a source clock up to the skew ahead still counts";
+  EXPECT_FALSE(j.may_have_forgotten(mark + skew + 1))
+    << "a job created after the watermark cannot have been pruned";
+}
+
 TEST_F(job_journal_test, a_missing_directory_is_created_and_a_file_in_its_way_is_an_error) {
   job_journal j{dir_ + "/deeper/still"};
   EXPECT_FALSE(j.open());
