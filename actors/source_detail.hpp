@@ -1,13 +1,15 @@
 #pragma once
 
 // Internals of the source job shared by its files (migration_source.cpp:
-// the protocol states; source_resolution.cpp: resolving an unknown
-// outcome). Not for other actors.
+// the protocol states; source_control.cpp: job control requests;
+// source_resolution.cpp: resolving an unknown outcome). Not for other actors.
 
 #include <optional>
 #include <string>
 
 #include <caf/meta/type_name.hpp>
+#include <caf/make_message.hpp>
+#include <caf/result.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/migration_source.hpp"
@@ -32,6 +34,9 @@ job_stats snapshot(self_ptr self);
 
 /// Publishes a lifecycle event about the domain.
 void emit(self_ptr self, lifecycle_event kind, std::string detail);
+
+/// Answers a job_control request (source_control.cpp).
+caf::result<job_stats> on_job_control(self_ptr self, const job_control& req);
 
 /// Ends the job after confirm (or on our own when the coordinator is gone).
 void conclude(self_ptr self, confirm_outcome outcome);
