@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include <caf/atom.hpp>
 #include <caf/result.hpp>
 
@@ -11,6 +13,7 @@
 #include "actors/migration_destination.hpp"
 #include "actors/driver_messages.hpp"
 #include "actors/migration_source.hpp"
+#include "actors/netcheck.hpp"
 #include "actors/peer_links.hpp"
 #include "drivers/domain_definition.hpp"
 #include "actors/hardening.hpp"
@@ -27,6 +30,26 @@ using trim_atom = caf::atom_constant<caf::atom("trim")>;
 using self_ptr = caf::stateful_actor<job_manager_state>*;
 
 constexpr size_t max_outcomes = 4096;
+
+/// Concurrent netchecks per agent: each moves data as fast as it can, so
+/// more would only measure each other.
+constexpr size_t max_netchecks = 2;
+
+caf::error check_netcheck(self_ptr self, uint64_t bytes) {
+  if (bytes < min_netcheck_bytes || bytes > max_netcheck_bytes)
+    return make_error(errc::invalid_argument,
+                      "netcheck size must be from 1 MiB to 64 GiB");
+  if (self->state.netchecks.size() >= max_netchecks)
+    return make_error(errc::limit_exceeded,
+                      "the agent already runs "
+                        + std::to_string(max_netchecks) + " netchecks");
+  return caf::none;
+}
+
+void add_netcheck(self_ptr self, caf::actor nc) {
+  self->monitor(nc);
+  self->state.netchecks.push_back(std::move(nc));
+}
 
 caf::expected<job_context> context_for(self_ptr self,
                                        const std::string& driver) {
@@ -140,6 +163,12 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
   if (st.journal)
     recover_jobs(self);
   self->set_down_handler([self](caf::down_msg& msg) {
+    auto& ncs = self->state.netchecks;
+    ncs.erase(std::remove_if(ncs.begin(), ncs.end(),
+                             [&](const caf::actor& a) {
+                               return a.address() == msg.source;
+                             }),
+              ncs.end());
     auto& jobs = self->state.jobs;
     for (auto i = jobs.begin(); i != jobs.end(); ++i)
       if (i->second.actor.address() == msg.source) {
@@ -296,6 +325,32 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
         st.outcomes.erase(st.outcome_order.front());
         st.outcome_order.pop_front();
       }
+    },
+    [self](netcheck_request& req) -> caf::result<netcheck_result> {
+      auto& st = self->state;
+      if (auto err = check_netcheck(self, req.bytes))
+        return err;
+      if (auto uri = parse_agent_uri(req.dest_uri); !uri)
+        return uri.error();
+      netcheck_args args;
+      args.check_id = new_job_id();
+      args.peer_links = st.peer_links;
+      args.agents_tls = !st.settings.insecure_tcp;
+      auto nc = self->spawn<caf::detached>(netcheck_source, std::move(args));
+      add_netcheck(self, nc);
+      self->delegate(nc, std::move(req));
+      return caf::delegated<netcheck_result>{};
+    },
+    [self](netcheck_prepare& req) -> caf::result<netcheck_cookie> {
+      if (!valid_job_id(req.check_id))
+        return make_error(errc::invalid_argument, "malformed netcheck id");
+      if (auto err = check_netcheck(self, req.bytes))
+        return err;
+      auto nc = self->spawn<caf::detached>(netcheck_sink,
+                                           std::chrono::milliseconds{30000});
+      add_netcheck(self, nc);
+      self->delegate(nc, std::move(req));
+      return caf::delegated<netcheck_cookie>{};
     },
     [self](const get_node_info&) {
       return static_cast<uint32_t>(self->state.jobs.size());

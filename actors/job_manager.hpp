@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -35,6 +36,9 @@ struct job_manager_state {
   std::deque<std::string> outcome_order;
   job_history history; ///< Last finished job per domain (--completed).
   caf::actor peer_links; ///< Sessions with destination agents, reused.
+  /// Running `ferry netcheck` halves (either side), at most
+  /// `max_netchecks`.
+  std::vector<caf::actor> netchecks;
   static inline const char* name = "ferry.job_manager";
 };
 
@@ -44,6 +48,8 @@ struct job_manager_state {
 /// control (domjobinfo, domjobabort, speed, downtime) to the job holding a
 /// domain, and remembers how destination jobs ended so that a source whose
 /// finish answer was lost can ask.
+///
+/// It also starts both halves of `ferry netcheck` (actors/netcheck.hpp).
 ///
 /// At start it replays the journal: every unfinished job is handed to its
 /// driver's recovery rule, and source jobs whose outcome is unknown become

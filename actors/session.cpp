@@ -114,6 +114,21 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
       req.driver = drv_name;
       return forward<prepare_cookie>(self, jobs, std::move(req));
     },
+    [self, jobs](netcheck_request& req) -> caf::result<netcheck_result> {
+      if (auto err = check(self, role::admin, "run netchecks"))
+        return err;
+      FERRY_INFO("session", "'" << self->state.bind.identity
+                                << "' checks the tunnel to " << req.dest_uri);
+      return forward<netcheck_result>(self, jobs, std::move(req));
+    },
+    [self, jobs](netcheck_prepare& req) -> caf::result<netcheck_cookie> {
+      // The source agent of a netcheck, with the role a p2p migration
+      // needs here (admin may too, as for prepare).
+      if (auto err = check(self, role::peer, "receive netchecks", role::admin,
+                           true))
+        return err;
+      return forward<netcheck_cookie>(self, jobs, std::move(req));
+    },
     [self, jobs](const mig_query_outcome& req) -> caf::result<mig_outcome> {
       if (auto err = check(self, role::peer, "query migration outcomes",
                            role::admin, true))

@@ -6,5 +6,6 @@
 #include "messages/lifecycle.hpp"
 #include "messages/session.hpp"
 #include "messages/migration.hpp"
+#include "messages/netcheck.hpp"
 #include "messages/testing.hpp"
 #include "messages/introspection.hpp"

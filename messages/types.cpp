@@ -51,6 +51,12 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<pump_chunk>("ferry.pump_chunk");
   cfg.add_message_type<pump_ack>("ferry.pump_ack");
   cfg.add_message_type<pump_eof>("ferry.pump_eof");
+  cfg.add_message_type<netcheck_request>("ferry.netcheck_request");
+  cfg.add_message_type<netcheck_prepare>("ferry.netcheck_prepare");
+  cfg.add_message_type<netcheck_cookie>("ferry.netcheck_cookie");
+  cfg.add_message_type<netcheck_collect>("ferry.netcheck_collect");
+  cfg.add_message_type<netcheck_received>("ferry.netcheck_received");
+  cfg.add_message_type<netcheck_result>("ferry.netcheck_result");
   cfg.add_message_type<arm_fault>("ferry.arm_fault");
   cfg.add_message_type<introspect>("ferry.introspect");
   cfg.add_message_type<session_summary>("ferry.session_summary");

@@ -104,6 +104,8 @@ const runner runners[] = {
   run<get_domain_digest>, run<get_node_info>, run<get_driver_info>,
   run<arm_fault>,       run<introspect>,     run<session_summary>,
   run<agent_snapshot>,  run<domain_event>,   run<subscribe_events>,
+  run<netcheck_request>, run<netcheck_prepare>, run<netcheck_cookie>,
+  run<netcheck_collect>, run<netcheck_received>, run<netcheck_result>,
 };
 
 constexpr size_t runner_count = sizeof(runners) / sizeof(runners[0]);

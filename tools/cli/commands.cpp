@@ -149,6 +149,7 @@ std::vector<command> build_table() {
   add_commands(table);
   add_migration_commands(table);
   add_event_commands(table);
+  add_netcheck_commands(table);
   return table;
 }
 

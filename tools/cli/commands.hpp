@@ -32,5 +32,6 @@ std::string help_text(const std::string& verb = {});
 void add_commands(std::vector<command>& table);
 void add_migration_commands(std::vector<command>& table);
 void add_event_commands(std::vector<command>& table);
+void add_netcheck_commands(std::vector<command>& table);
 
 } // namespace ferry::cli

@@ -81,6 +81,14 @@ caf::behavior fake_backend(caf::event_based_actor*, std::string where,
       note("mig_query_outcome");
       return mig_outcome{};
     },
+    [note](const netcheck_request&) {
+      note("netcheck_request");
+      return netcheck_result{};
+    },
+    [note](const netcheck_prepare&) {
+      note("netcheck_prepare");
+      return netcheck_cookie{};
+    },
     [note, log](const job_control& r) {
       note("job_control");
       log->drivers.push_back(r.driver);
@@ -188,6 +196,15 @@ protected:
       {"jobs:job_control", read,
        [](session_acl* t, const caf::actor& s) {
          return t->ask<job_stats>(s, job_control{job_verb::info, "vm1"});
+       }},
+      {"jobs:netcheck_request", admin,
+       [](session_acl* t, const caf::actor& s) {
+         return t->ask<netcheck_result>(
+           s, netcheck_request{"ferry+tls://h:1/test", 1 << 20});
+       }},
+      {"jobs:netcheck_prepare", peer_or_admin,
+       [](session_acl* t, const caf::actor& s) {
+         return t->ask<netcheck_cookie>(s, netcheck_prepare{"00", 1 << 20});
        }},
     };
     for (auto verb : {job_verb::abort, job_verb::set_speed,

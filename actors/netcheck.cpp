@@ -1,0 +1,376 @@
+#include "actors/netcheck.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/make_message.hpp>
+#include <caf/result.hpp>
+#include <caf/send.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "actors/hardening.hpp"
+#include "actors/peer_link.hpp"
+#include "messages/all.hpp"
+#include "util/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;
+
+/// Every 4 KiB of the stream starts with its own offset (8 bytes, host
+/// order): a lost, repeated or reordered chunk moves some stamp.
+constexpr size_t stamp_every = 4096;
+
+/// Feeder thread (the source hypervisor's stand-in): writes `bytes`
+/// stamped bytes into the pump's socketpair, half-closes it, then waits
+/// for the pump to close the other direction.
+void feed(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
+  std::vector<char> buf(1 << 20);
+  for (size_t i = 0; i < buf.size(); ++i)
+    buf[i] = static_cast<char>((i * 131 + 7) & 0xff);
+  uint64_t off = 0;
+  bool ok = true;
+  while (ok && off < bytes) {
+    auto len = static_cast<size_t>(std::min<uint64_t>(buf.size(), bytes - off));
+    for (size_t i = 0; i + sizeof(uint64_t) <= len; i += stamp_every) {
+      uint64_t stamp = off + i;
+      std::memcpy(buf.data() + i, &stamp, sizeof(stamp));
+    }
+    for (size_t sent = 0; sent < len;) {
+      auto n = ::send(fd, buf.data() + sent, len - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      sent += static_cast<size_t>(n);
+    }
+    if (ok) {
+      off += len;
+      out->bytes = off;
+    }
+  }
+  ::shutdown(fd, SHUT_WR);
+  char sink[4096];
+  for (;;) {
+    auto n = ::recv(fd, sink, sizeof(sink), 0);
+    if (n > 0 || (n < 0 && errno == EINTR))
+      continue;
+    break;
+  }
+  out->done = true;
+}
+
+/// Drain thread (the destination hypervisor's stand-in): reads until the
+/// pump half-closes, checking every stamp that lies whole in a read.
+void drain(int fd, std::shared_ptr<netcheck_counters> out) {
+  std::vector<char> buf(256 * 1024);
+  uint64_t off = 0;
+  uint64_t stamps = 0;
+  bool intact = true;
+  for (;;) {
+    auto n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    auto len = static_cast<uint64_t>(n);
+    auto first = (off + stamp_every - 1) / stamp_every * stamp_every;
+    for (auto pos = first; pos + sizeof(uint64_t) <= off + len;
+         pos += stamp_every) {
+      uint64_t stamp = 0;
+      std::memcpy(&stamp, buf.data() + (pos - off), sizeof(stamp));
+      intact = intact && stamp == pos;
+      ++stamps;
+    }
+    off += len;
+    out->bytes = off;
+  }
+  out->stamps = stamps;
+  out->intact = intact;
+  // Closing our end is the pump's end of stream in this direction.
+  ::shutdown(fd, SHUT_RDWR);
+  out->done = true;
+}
+
+/// Stops the thread behind `fd` (shutdown wakes a blocked send or recv),
+/// joins it and closes the descriptor.
+void stop_thread(int& fd, std::thread& t) {
+  if (fd >= 0)
+    ::shutdown(fd, SHUT_RDWR);
+  if (t.joinable())
+    t.join();
+  if (fd >= 0)
+    ::close(fd);
+  fd = -1;
+}
+
+/// True (and the time noted) when `now_bytes` moved since the last tick;
+/// false once nothing moved for `limit`.
+bool still_moving(uint64_t now_bytes, uint64_t& last_bytes,
+                  clock_type::time_point& last_progress,
+                  std::chrono::milliseconds limit) {
+  auto now = clock_type::now();
+  if (now_bytes != last_bytes) {
+    last_bytes = now_bytes;
+    last_progress = now;
+  }
+  return now - last_progress < limit;
+}
+
+// -- source --------------------------------------------------------------
+
+using source_ptr = caf::stateful_actor<netcheck_source_state>*;
+
+void fail(source_ptr self, caf::error err) {
+  auto& st = self->state;
+  FERRY_WARN("netcheck", "check " << st.args.check_id << " to "
+                                  << st.req.dest_uri
+                                  << " failed: " << error_text(err));
+  if (!st.answered) {
+    st.answered = true;
+    st.rp.deliver(std::move(err));
+  }
+  if (st.pump)
+    self->send_exit(st.pump, caf::exit_reason::user_shutdown);
+  self->quit();
+}
+
+void collect(source_ptr self) {
+  auto& st = self->state;
+  self->request(st.dest.sink, std::chrono::seconds{30},
+                netcheck_collect{st.args.check_id})
+    .then(
+      [self](const netcheck_received& got) {
+        auto& st = self->state;
+        if (got.bytes != st.req.bytes || !got.intact)
+          return fail(self, make_error(errc::io_error,
+                                       "the destination received "
+                                         + std::to_string(got.bytes) + " of "
+                                         + std::to_string(st.req.bytes)
+                                         + " bytes"
+                                         + (got.intact ? ""
+                                                       : ", out of order")));
+        netcheck_result res;
+        res.dest_uri = st.req.dest_uri;
+        res.peer = st.peer_name;
+        res.tls = st.args.agents_tls
+                  && st.req.dest_uri.rfind("ferry+tls://", 0) == 0;
+        res.bytes = got.bytes;
+        res.elapsed_us = std::max<uint64_t>(st.elapsed_us, 1);
+        res.mibps = static_cast<double>(got.bytes) / (1 << 20)
+                    / (static_cast<double>(res.elapsed_us) / 1e6);
+        pump_config defaults;
+        res.chunk_bytes = defaults.chunk_bytes;
+        res.window = static_cast<uint32_t>(defaults.window);
+        FERRY_INFO("netcheck", "check " << st.args.check_id << ": "
+                                        << got.bytes << " bytes to "
+                                        << st.peer_name << " in "
+                                        << res.elapsed_us / 1000 << " ms ("
+                                        << res.mibps << " MiB/s), "
+                                        << got.stamps_checked
+                                        << " stamps checked");
+        st.answered = true;
+        st.rp.deliver(std::move(res));
+        self->quit();
+      },
+      [self](caf::error& err) { fail(self, std::move(err)); });
+}
+
+void start_transfer(source_ptr self) {
+  auto& st = self->state;
+  int ours = -1;
+  int theirs = -1;
+  if (!make_pump_socketpair(ours, theirs))
+    return fail(self, make_error(errc::io_error, "cannot create a socketpair"));
+  st.pump_stats = std::make_shared<pump_shared>();
+  st.pump = self->spawn<caf::detached>(stream_pump, st.args.check_id, ours,
+                                       st.dest.pump, pump_config{},
+                                       st.pump_stats);
+  self->monitor(st.pump);
+  st.fed = std::make_shared<netcheck_counters>();
+  st.feed_fd = theirs;
+  st.started = clock_type::now();
+  st.last_progress = st.started;
+  st.feeder = std::thread{feed, theirs, st.req.bytes, st.fed};
+  self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+}
+
+void on_down(source_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  if (st.pump && msg.source == st.pump.address()) {
+    st.pump = nullptr;
+    if (!st.pump_stats->finished)
+      return fail(self, make_error(errc::disconnected,
+                                   "the tunnel to " + st.peer_name
+                                     + " broke: " + error_text(msg.reason)));
+    st.elapsed_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now()
+                                                            - st.started)
+        .count());
+    return collect(self);
+  }
+  if (st.dest.sink && msg.source == st.dest.sink.address() && st.pump)
+    fail(self, make_error(errc::disconnected,
+                          "the tunnel to " + st.peer_name
+                            + " broke: its receiving end went away ("
+                            + error_text(msg.reason) + ")"));
+}
+
+} // namespace
+
+netcheck_source_state::~netcheck_source_state() {
+  stop_thread(feed_fd, feeder);
+}
+
+caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
+                              netcheck_args args) {
+  harden(self, "netcheck");
+  self->state.args = std::move(args);
+  self->set_down_handler(
+    [self](caf::down_msg& msg) { on_down(self, msg); });
+  return {
+    [self](netcheck_request& req) -> caf::result<netcheck_result> {
+      auto& st = self->state;
+      if (st.rp.pending())
+        return make_error(errc::invalid_state, "a netcheck is already running");
+      st.req = std::move(req);
+      st.rp = self->make_response_promise<netcheck_result>();
+      auto rp = st.rp;
+      self
+        ->request(st.args.peer_links, st.args.connect_timeout,
+                  get_peer_session{st.req.dest_uri})
+        .then(
+          [self](peer_session& peer) {
+            auto& st = self->state;
+            st.peer_name = peer.agent_name;
+            self
+              ->request(peer.session, std::chrono::seconds{30},
+                        netcheck_prepare{st.args.check_id, st.req.bytes})
+              .then(
+                [self](netcheck_cookie& cookie) {
+                  auto& st = self->state;
+                  if (!cookie.sink || !cookie.pump)
+                    return fail(self, make_error(errc::internal,
+                                                 "the destination offered "
+                                                 "no stream pump"));
+                  st.dest = std::move(cookie);
+                  self->monitor(st.dest.sink);
+                  start_transfer(self);
+                },
+                [self](caf::error& err) { fail(self, std::move(err)); });
+          },
+          [self](caf::error& err) {
+            fail(self, make_error(errc::disconnected,
+                                  "cannot reach "
+                                    + self->state.req.dest_uri + ": "
+                                    + error_text(err)));
+          });
+      return rp;
+    },
+    [self](tick_atom) {
+      auto& st = self->state;
+      if (!st.pump)
+        return;
+      if (!still_moving(st.pump_stats->bytes_out + st.pump_stats->bytes_in,
+                        st.last_bytes, st.last_progress, st.args.stall_limit))
+        return fail(self, make_error(errc::timeout,
+                                     "no byte moved through the tunnel for "
+                                       + std::to_string(
+                                         st.args.stall_limit.count() / 1000)
+                                       + " s"));
+      self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+    },
+  };
+}
+
+// -- sink -----------------------------------------------------------------
+
+netcheck_sink_state::~netcheck_sink_state() {
+  stop_thread(drain_fd, drain);
+}
+
+caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
+                            std::chrono::milliseconds stall_limit) {
+  harden(self, "netcheck");
+  self->state.stall_limit = stall_limit;
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.pump && msg.source == st.pump.address()) {
+      st.pump = nullptr;
+      if (!st.pump_stats->finished) {
+        FERRY_WARN("netcheck", "check " << st.check_id
+                                        << ": the tunnel broke: "
+                                        << error_text(msg.reason));
+        self->quit(msg.reason);
+      }
+    }
+  });
+  return {
+    [self](netcheck_prepare& req) -> caf::result<netcheck_cookie> {
+      auto& st = self->state;
+      if (st.pump_stats)
+        return make_error(errc::invalid_state, "this sink is taken");
+      int ours = -1;
+      int theirs = -1;
+      if (!make_pump_socketpair(ours, theirs)) {
+        self->quit();
+        return make_error(errc::io_error, "cannot create a socketpair");
+      }
+      st.check_id = std::move(req.check_id);
+      st.expected = req.bytes;
+      st.pump_stats = std::make_shared<pump_shared>();
+      st.pump = self->spawn<caf::detached>(stream_pump, st.check_id, ours,
+                                           caf::actor{}, pump_config{},
+                                           st.pump_stats);
+      self->monitor(st.pump);
+      st.got = std::make_shared<netcheck_counters>();
+      st.drain_fd = theirs;
+      st.drain = std::thread{drain, theirs, st.got};
+      st.last_progress = clock_type::now();
+      self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+      FERRY_INFO("netcheck", "check " << st.check_id << ": receiving "
+                                      << st.expected << " bytes");
+      return netcheck_cookie{caf::actor_cast<caf::actor>(self), st.pump};
+    },
+    [self](const netcheck_collect& req) -> caf::result<netcheck_received> {
+      auto& st = self->state;
+      if (req.check_id != st.check_id)
+        return make_error(errc::stale_message, "not this sink's check");
+      if (!st.got || !st.got->done)
+        return make_error(errc::invalid_state, "still receiving");
+      netcheck_received out;
+      out.bytes = st.got->bytes;
+      out.stamps_checked = st.got->stamps;
+      out.intact = st.got->intact && out.bytes == st.expected;
+      self->quit();
+      return out;
+    },
+    [self](tick_atom) {
+      auto& st = self->state;
+      uint64_t moved = st.got ? st.got->bytes.load() : 0;
+      if (!still_moving(moved, st.last_bytes, st.last_progress,
+                        st.stall_limit)) {
+        FERRY_WARN("netcheck", "check " << st.check_id
+                                        << ": nothing arrived or nobody "
+                                           "collected for "
+                                        << st.stall_limit.count() / 1000
+                                        << " s; giving up");
+        if (st.pump)
+          self->send_exit(st.pump, caf::exit_reason::user_shutdown);
+        self->quit(make_error(errc::timeout, "netcheck sink stalled"));
+        return;
+      }
+      self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+    },
+  };
+}
+
+} // namespace ferry

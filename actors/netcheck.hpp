@@ -1,0 +1,91 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <caf/actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/stream_pump.hpp"
+#include "messages/netcheck.hpp"
+
+namespace ferry {
+
+/// What a netcheck's source half needs from its agent.
+struct netcheck_args {
+  std::string check_id;
+  caf::actor peer_links; ///< The agent's sessions with other agents.
+  bool agents_tls = true;
+  std::chrono::milliseconds connect_timeout{25000};
+  /// Give up when no byte moved for this long (a stuck peer).
+  std::chrono::milliseconds stall_limit{30000};
+};
+
+/// What the feeder and drain threads report, read by their actors.
+struct netcheck_counters {
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> stamps{0};
+  std::atomic<bool> intact{true};
+  std::atomic<bool> done{false};
+};
+
+struct netcheck_source_state {
+  netcheck_args args;
+  netcheck_request req;
+  caf::typed_response_promise<netcheck_result> rp;
+  std::string peer_name;
+  netcheck_cookie dest;
+  caf::actor pump;
+  std::shared_ptr<pump_shared> pump_stats;
+  int feed_fd = -1; ///< The feeder's end of the pump's socketpair.
+  std::thread feeder;
+  std::shared_ptr<netcheck_counters> fed;
+  std::chrono::steady_clock::time_point started;
+  uint64_t elapsed_us = 0;
+  uint64_t last_bytes = 0;
+  std::chrono::steady_clock::time_point last_progress;
+  bool answered = false;
+  static inline const char* name = "ferry.netcheck_source";
+  ~netcheck_source_state();
+};
+
+/// The source half of `ferry netcheck`: opens (or reuses) the agent's
+/// session with the destination agent, has it set up a sink, and pushes
+/// `bytes` of position-stamped data through a stream pump to it — the
+/// same pump, chunking, credit window and agent-to-agent connection a
+/// `--p2p --tunnelled` migration uses, with a feeder thread in place of
+/// the source hypervisor. The result is the tunnel's throughput, after
+/// the sink confirmed that every byte arrived in order. Spawn detached
+/// (its destructor joins the feeder thread); answers one netcheck_request.
+caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
+                              netcheck_args args);
+
+struct netcheck_sink_state {
+  std::string check_id;
+  uint64_t expected = 0;
+  caf::actor pump;
+  std::shared_ptr<pump_shared> pump_stats;
+  int drain_fd = -1; ///< The drain thread's end of the pump's socketpair.
+  std::thread drain;
+  std::shared_ptr<netcheck_counters> got;
+  uint64_t last_bytes = 0;
+  std::chrono::steady_clock::time_point last_progress;
+  std::chrono::milliseconds stall_limit{30000};
+  static inline const char* name = "ferry.netcheck_sink";
+  ~netcheck_sink_state();
+};
+
+/// The destination half: a stream pump that waits for the source's, and
+/// a drain thread (in place of the destination hypervisor) that reads
+/// what the pump writes and checks each position stamp. Answers one
+/// netcheck_prepare (with its cookie) and one netcheck_collect; quits when
+/// nothing moved for `stall_limit`. Spawn detached.
+caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
+                            std::chrono::milliseconds stall_limit);
+
+} // namespace ferry
