@@ -44,6 +44,7 @@ void tls_scribe::graceful_shutdown() {
 }
 
 void tls_scribe::flush() {
+  stream_.note_large_message();
   stream_.flush(this);
   // If the stream was idle, flush swapped the pending bytes out and the
   // previous (empty) buffer in.
@@ -60,13 +61,19 @@ void tls_scribe::stream::handle_event(caf::io::network::operation op) {
     release_idle_write_buffer();
 }
 
+void tls_scribe::stream::note_large_message() {
+  if (wr_buf().size() > retained_write_buffer)
+    last_large_ = std::chrono::steady_clock::now();
+}
+
 void tls_scribe::stream::release_idle_write_buffer() {
   // Released entirely, not trimmed to a smaller reserve: a reserve that is
   // touched once stays resident for the connection's life, which is what
   // this avoids. Refilling costs one allocation per message (the message is
   // appended whole).
   auto& buf = wr_buf();
-  if (buf.empty() && buf.capacity() > retained_write_buffer)
+  if (buf.empty() && buf.capacity() > retained_write_buffer
+      && std::chrono::steady_clock::now() - last_large_ >= idle_release_after)
     std::vector<char>{}.swap(buf);
 }
 

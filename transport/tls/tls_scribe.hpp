@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -38,24 +39,35 @@ public:
   void add_to_loop() override;
   void remove_from_loop() override;
 
-  /// Empty write buffers above this capacity are released.
+  /// Empty write buffers above this capacity are released once the
+  /// connection has sent no large message for `idle_release_after`.
   static constexpr size_t retained_write_buffer = 64 * 1024;
+  static constexpr std::chrono::milliseconds idle_release_after{1000};
 
 private:
   /// CAF's stream keeps two write buffers that it swaps and clears but never
   /// shrinks, so a burst of tunnelled migration chunks (window × chunk per
   /// pump, several pumps per link) would stay resident for the connection's
-  /// life. This stream hands an empty oversized one back to the allocator.
+  /// life. This stream hands an empty oversized one back to the allocator,
+  /// but only once the burst is over: released after every message, each
+  /// 512 KiB pump chunk cost a fresh allocation (mmap, page faults, munmap)
+  /// and the vector's growth copies on the multiplexer thread, which made
+  /// the TLS tunnel 40% slower (docs/benchmarks.md). An idle connection
+  /// still writes CAF's heartbeats, whose writes release it.
   class stream : public caf::io::network::stream_impl<tls_stream_policy> {
   public:
     stream(caf::io::network::default_multiplexer& mpx,
            caf::io::network::native_socket fd, ssl_ptr ssl, tls_scribe* owner);
     void handle_event(caf::io::network::operation op) override;
-    /// Releases the offline write buffer if it is empty and oversized.
+    /// Releases the offline write buffer if it is empty, oversized, and
+    /// the connection has been quiet since its last large message.
     void release_idle_write_buffer();
+    /// Notes a large message about to be written (from flush).
+    void note_large_message();
 
   private:
     tls_scribe* owner_; ///< Kept alive while an event runs (see .cpp).
+    std::chrono::steady_clock::time_point last_large_{};
   };
 
   bool launched_ = false;
