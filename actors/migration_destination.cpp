@@ -162,7 +162,7 @@ caf::behavior prepared(self_ptr self) {
               });
       return rp;
     },
-    [self](const driver_event&) {
+    [](const driver_event&) {
       // Incoming progress needs no action: finish checks the final status.
     },
   };

@@ -22,7 +22,6 @@
 namespace ferry::source_detail {
 
 constexpr auto tick_interval = std::chrono::milliseconds{250};
-constexpr auto confirm_grace = std::chrono::seconds{2};
 
 /// Self-messages of the source job (local only).
 struct src_tick {
@@ -408,7 +407,7 @@ caf::result<bool> on_confirm(self_ptr self, const mig_confirm& req) {
 caf::behavior performing(self_ptr self) {
   return caf::message_handler{
            [self](const mig_confirm& req) { return on_confirm(self, req); },
-           [self](const mig_perform& req) -> caf::result<job_stats> {
+           [](const mig_perform& req) -> caf::result<job_stats> {
              return make_error(errc::stale_message,
                                "duplicate perform for job " + req.job_id);
            },

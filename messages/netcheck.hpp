@@ -10,6 +10,8 @@
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "messages/finite.hpp"
+
 namespace ferry {
 
 /// Client -> source agent (role admin): pump `bytes` to the agent at
@@ -91,8 +93,12 @@ struct netcheck_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, netcheck_result& x) {
-  return f(caf::meta::type_name("ferry.netcheck_result"), x.dest_uri, x.peer,
-           x.tls, x.bytes, x.elapsed_us, x.mibps, x.chunk_bytes, x.window);
+  // A double only with finite_on_save/load (messages/finite.hpp: CAF's
+  // serializer never returns for an infinite one).
+  return f(caf::meta::type_name("ferry.netcheck_result"),
+           finite_on_save(x.mibps), x.dest_uri, x.peer, x.tls, x.bytes,
+           x.elapsed_us, x.mibps, x.chunk_bytes, x.window,
+           finite_on_load(x.mibps));
 }
 
 } // namespace ferry
