@@ -23,14 +23,10 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;
 
-/// Every 4 KiB of the stream starts with its own offset (8 bytes, host
-/// order): a lost, repeated or reordered chunk moves some stamp.
-constexpr size_t stamp_every = 4096;
-
 /// Feeder thread (the source hypervisor's stand-in): writes `bytes`
 /// stamped bytes into the pump's socketpair, half-closes it, then waits
 /// for the pump to close the other direction.
-void feed(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
+void feed_loop(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
   std::vector<char> buf(1 << 20);
   for (size_t i = 0; i < buf.size(); ++i)
     buf[i] = static_cast<char>((i * 131 + 7) & 0xff);
@@ -38,10 +34,7 @@ void feed(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
   bool ok = true;
   while (ok && off < bytes) {
     auto len = static_cast<size_t>(std::min<uint64_t>(buf.size(), bytes - off));
-    for (size_t i = 0; i + sizeof(uint64_t) <= len; i += stamp_every) {
-      uint64_t stamp = off + i;
-      std::memcpy(buf.data() + i, &stamp, sizeof(stamp));
-    }
+    netcheck_stamps::write(buf.data(), len, off);
     for (size_t sent = 0; sent < len;) {
       auto n = ::send(fd, buf.data() + sent, len - sent, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR)
@@ -70,31 +63,20 @@ void feed(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
 
 /// Drain thread (the destination hypervisor's stand-in): reads until the
 /// pump half-closes, checking every stamp that lies whole in a read.
-void drain(int fd, std::shared_ptr<netcheck_counters> out) {
+void drain_loop(int fd, std::shared_ptr<netcheck_counters> out) {
   std::vector<char> buf(256 * 1024);
-  uint64_t off = 0;
-  uint64_t stamps = 0;
-  bool intact = true;
+  netcheck_stamps::checker check;
   for (;;) {
     auto n = ::recv(fd, buf.data(), buf.size(), 0);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       break;
-    auto len = static_cast<uint64_t>(n);
-    auto first = (off + stamp_every - 1) / stamp_every * stamp_every;
-    for (auto pos = first; pos + sizeof(uint64_t) <= off + len;
-         pos += stamp_every) {
-      uint64_t stamp = 0;
-      std::memcpy(&stamp, buf.data() + (pos - off), sizeof(stamp));
-      intact = intact && stamp == pos;
-      ++stamps;
-    }
-    off += len;
-    out->bytes = off;
+    check.feed(buf.data(), static_cast<size_t>(n));
+    out->bytes = check.offset;
   }
-  out->stamps = stamps;
-  out->intact = intact;
+  out->stamps = check.stamps;
+  out->intact = check.intact;
   // Closing our end is the pump's end of stream in this direction.
   ::shutdown(fd, SHUT_RDWR);
   out->done = true;
@@ -199,7 +181,7 @@ void start_transfer(source_ptr self) {
   st.feed_fd = theirs;
   st.started = clock_type::now();
   st.last_progress = st.started;
-  st.feeder = std::thread{feed, theirs, st.req.bytes, st.fed};
+  st.feeder = std::thread{feed_loop, theirs, st.req.bytes, st.fed};
   self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
 }
 
@@ -225,6 +207,38 @@ void on_down(source_ptr self, const caf::down_msg& msg) {
 }
 
 } // namespace
+
+void netcheck_stamps::write(char* buf, size_t len, uint64_t offset) {
+  for (size_t i = 0; i + sizeof(uint64_t) <= len; i += stamp_every) {
+    uint64_t stamp = offset + i;
+    std::memcpy(buf + i, &stamp, sizeof(stamp));
+  }
+}
+
+void netcheck_stamps::checker::feed(const char* data, size_t len) {
+  constexpr size_t width = sizeof(uint64_t);
+  for (size_t i = 0; i < len;) {
+    auto in_block = static_cast<size_t>(offset % stamp_every);
+    if (in_block >= width) {
+      // Payload up to the next stamp: skip it.
+      auto skip = std::min<size_t>(stamp_every - in_block, len - i);
+      i += skip;
+      offset += skip;
+      continue;
+    }
+    // (Part of) a stamp; it may continue in the next read.
+    auto take = std::min(width - in_block, len - i);
+    std::memcpy(partial + in_block, data + i, take);
+    i += take;
+    offset += take;
+    if (in_block + take == width) {
+      uint64_t stamp = 0;
+      std::memcpy(&stamp, partial, width);
+      intact = intact && stamp == offset - width;
+      ++stamps;
+    }
+  }
+}
 
 netcheck_source_state::~netcheck_source_state() {
   stop_thread(feed_fd, feeder);
@@ -333,7 +347,7 @@ caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
       self->monitor(st.pump);
       st.got = std::make_shared<netcheck_counters>();
       st.drain_fd = theirs;
-      st.drain = std::thread{drain, theirs, st.got};
+      st.drain = std::thread{drain_loop, theirs, st.got};
       st.last_progress = clock_type::now();
       self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
       FERRY_INFO("netcheck", "check " << st.check_id << ": receiving "

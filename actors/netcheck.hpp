@@ -16,6 +16,29 @@
 
 namespace ferry {
 
+/// The netcheck stream's integrity marks: every `stamp_every` bytes of
+/// the stream start with their own offset (8 bytes, host order), so a
+/// lost, repeated or reordered chunk moves some stamp.
+namespace netcheck_stamps {
+
+constexpr size_t stamp_every = 4096;
+
+/// Writes the stamps that fall in `buf`, which holds the stream's bytes
+/// from `offset` on (offset a multiple of stamp_every).
+void write(char* buf, size_t len, uint64_t offset);
+
+/// Checks a stream read in pieces of any size (a stamp may be split
+/// between two reads).
+struct checker {
+  uint64_t offset = 0; ///< Bytes seen.
+  uint64_t stamps = 0; ///< Stamps checked.
+  bool intact = true;
+  char partial[sizeof(uint64_t)] = {};
+  void feed(const char* data, size_t len);
+};
+
+} // namespace netcheck_stamps
+
 /// What a netcheck's source half needs from its agent.
 struct netcheck_args {
   std::string check_id;
