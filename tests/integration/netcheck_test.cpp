@@ -27,6 +27,21 @@ protected:
     start_node("b", b);
   }
 
+  /// Starts a 64 GiB check a -> b (still running when the test kills an
+  /// agent) and returns once b is receiving.
+  std::future<harness::cli_result> start_long_check() {
+    auto run = std::async(std::launch::async, [this] {
+      return on("a", {"netcheck", "--size", "65536", cl.at("b").uri()});
+    });
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      if (cl.at("b").log().find("receiving") != std::string::npos)
+        break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{300});
+    return run;
+  }
+
   nlohmann::json check(unsigned mib) {
     auto out = ok("a", {"--json", "netcheck", "--size", std::to_string(mib),
                         cl.at("b").uri()});
@@ -88,16 +103,7 @@ TEST_F(netcheck, bad_input_gets_one_line_and_changes_nothing) {
 
 TEST_F(netcheck, a_destination_that_dies_mid_check_is_reported_in_one_line) {
   start_pair(true);
-  // 64 GiB: still running when b dies.
-  auto run = std::async(std::launch::async, [&] {
-    return on("a", {"netcheck", "--size", "65536", cl.at("b").uri()});
-  });
-  for (int i = 0; i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-    if (cl.at("b").log().find("receiving") != std::string::npos)
-      break;
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  auto run = start_long_check();
   cl.at("b").kill();
   auto r = run.get();
   EXPECT_NE(r.rc, 0) << r.out;
@@ -111,15 +117,7 @@ TEST_F(netcheck, a_destination_that_dies_mid_check_is_reported_in_one_line) {
 
 TEST_F(netcheck, a_source_that_dies_mid_check_leaves_nothing_on_the_destination) {
   start_pair(true);
-  auto run = std::async(std::launch::async, [&] {
-    return on("a", {"netcheck", "--size", "65536", cl.at("b").uri()});
-  });
-  for (int i = 0; i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-    if (cl.at("b").log().find("receiving") != std::string::npos)
-      break;
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  auto run = start_long_check();
   cl.at("a").kill();
   EXPECT_NE(run.get().rc, 0);
   for (int i = 0; i < 100; ++i) {
