@@ -72,6 +72,9 @@ say "Define and start web1 on a: 256 MiB of real guest RAM, dirtying 32 MiB/s"
 "$bin/ferry" -c "${uri[a]}" start web1
 "$bin/ferry" -c "${uri[a]}" list
 
+say "Check the tunnel a -> b first: ferry -c ${uri[a]} netcheck --size 256 ${uri[b]}"
+"$bin/ferry" -c "${uri[a]}" netcheck --size 256 "${uri[b]}"
+
 results=()
 migrate() { # label source_uri migrate-args...
   local label=$1 src=$2; shift 2
