@@ -30,6 +30,16 @@ caf::behavior peer_links(caf::stateful_actor<peer_links_state>* self,
   self->state.cfg = std::move(cfg);
   self->set_down_handler(
     [self](caf::down_msg& msg) { forget(self, msg.source); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (!msg.reason)
+      return; // as CAF's default
+    // The agent shuts down. A link lives until it has been idle for a
+    // minute and the pool closes it: without this, every agent that had
+    // run a peer-to-peer job waited for them forever when stopped.
+    for (auto& [uri, link] : self->state.links)
+      self->send_exit(link, msg.reason);
+    self->quit(msg.reason);
+  });
   return {
     [self](get_peer_session& req) -> caf::result<peer_session> {
       auto& st = self->state;

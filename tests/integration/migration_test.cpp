@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -482,4 +483,23 @@ TEST_F(migration, p2p_jobs_share_one_session_and_a_restarted_peer_gets_a_new_one
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(state_of("b", "s3"), "running");
   EXPECT_EQ(sessions_of(cl, "b", "agent-a"), 1u);
+}
+
+TEST_F(migration, an_agent_that_ran_p2p_jobs_stops_promptly_on_sigterm) {
+  // Its pooled session with the destination (peer_links) used to outlive
+  // the job manager, and the actor system waited for it forever.
+  for (auto flags : {std::vector<std::string>{"--p2p"},
+                     std::vector<std::string>{"--p2p", "--tunnelled"}}) {
+    auto dom = "stop" + std::to_string(flags.size());
+    ok("a", {"define", xml_file(dom, test_domain_xml(dom, 16))});
+    ok("a", {"start", dom});
+    std::vector<std::string> args{"migrate"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {dom, cl.at("b").uri()});
+    ok("a", args);
+  }
+  int status = cl.at("a").stop(5000);
+  EXPECT_TRUE(WIFEXITED(status)) << "needed SIGKILL:\n"
+                                 << cl.at("a").log_tail();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
