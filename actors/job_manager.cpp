@@ -162,6 +162,16 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
   st.peer_links = self->spawn<caf::linked>(peer_links, std::move(peers));
   if (st.journal)
     recover_jobs(self);
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (!msg.reason)
+      return; // a linked helper ended normally: as CAF's default
+    // The agent shuts down: netchecks have no hypervisor whose end would
+    // close their streams, so they are told (they stop their pumps and
+    // threads); the actor system would otherwise wait for them forever.
+    for (auto& nc : self->state.netchecks)
+      self->send_exit(nc, msg.reason);
+    self->quit(msg.reason);
+  });
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& ncs = self->state.netchecks;
     ncs.erase(std::remove_if(ncs.begin(), ncs.end(),

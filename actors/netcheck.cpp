@@ -203,7 +203,10 @@ void on_down(source_ptr self, const caf::down_msg& msg) {
     fail(self, make_error(errc::disconnected,
                           "the tunnel to " + st.peer_name
                             + " broke: its receiving end went away ("
-                            + error_text(msg.reason) + ")"));
+                            + (msg.reason ? error_text(msg.reason)
+                                          : "the destination agent "
+                                            "stopped it")
+                            + ")"));
 }
 
 } // namespace
@@ -250,6 +253,11 @@ caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
   self->state.args = std::move(args);
   self->set_down_handler(
     [self](caf::down_msg& msg) { on_down(self, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    fail(self, make_error(errc::disconnected,
+                          "the agent stopped the check: "
+                            + error_text(msg.reason)));
+  });
   return {
     [self](netcheck_request& req) -> caf::result<netcheck_result> {
       auto& st = self->state;
@@ -315,6 +323,12 @@ caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
                             std::chrono::milliseconds stall_limit) {
   harden(self, "netcheck");
   self->state.stall_limit = stall_limit;
+  self->set_exit_handler([self](caf::exit_msg&) {
+    // The agent shuts down: the pump's reader would wait for the peer.
+    if (self->state.pump)
+      self->send_exit(self->state.pump, caf::exit_reason::user_shutdown);
+    self->quit();
+  });
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.pump && msg.source == st.pump.address()) {
@@ -323,7 +337,7 @@ caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
         FERRY_WARN("netcheck", "check " << st.check_id
                                         << ": the tunnel broke: "
                                         << error_text(msg.reason));
-        self->quit(msg.reason);
+        self->quit();
       }
     }
   });
@@ -379,7 +393,7 @@ caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
                                         << " s; giving up");
         if (st.pump)
           self->send_exit(st.pump, caf::exit_reason::user_shutdown);
-        self->quit(make_error(errc::timeout, "netcheck sink stalled"));
+        self->quit();
         return;
       }
       self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);

@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include <sys/wait.h>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/fixture.hpp"
@@ -40,6 +42,19 @@ protected:
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{300});
     return run;
+  }
+
+  /// SIGTERM to `victim` during a long check: it exits 0 within 5 s, and
+  /// the CLI gets one error line.
+  void expect_prompt_stop(const std::string& victim) {
+    auto run = start_long_check();
+    int status = cl.at(victim).stop(5000);
+    EXPECT_TRUE(WIFEXITED(status)) << "needed SIGKILL: "
+                                   << cl.at(victim).log_tail();
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    auto r = run.get();
+    EXPECT_NE(r.rc, 0);
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
 
   nlohmann::json check(unsigned mib) {
@@ -132,4 +147,16 @@ TEST_F(netcheck, a_source_that_dies_mid_check_leaves_nothing_on_the_destination)
   auto first = std::async(std::launch::async, [&] { return check(16); });
   EXPECT_EQ(check(16).value("bytes", 0.0), 16.0 * 1024 * 1024);
   EXPECT_EQ(first.get().value("bytes", 0.0), 16.0 * 1024 * 1024);
+}
+
+// Netchecks have no hypervisor whose end would close their streams: an
+// agent being stopped must end them itself (it once waited forever).
+TEST_F(netcheck, the_source_agent_stops_promptly_on_sigterm_mid_check) {
+  start_pair(true);
+  expect_prompt_stop("a");
+}
+
+TEST_F(netcheck, the_destination_agent_stops_promptly_on_sigterm_mid_check) {
+  start_pair(true);
+  expect_prompt_stop("b");
 }
