@@ -165,9 +165,15 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
   self->set_exit_handler([self](caf::exit_msg& msg) {
     if (!msg.reason)
       return; // a linked helper ended normally: as CAF's default
-    // The agent shuts down: netchecks have no hypervisor whose end would
-    // close their streams, so they are told (they stop their pumps and
-    // threads); the actor system would otherwise wait for them forever.
+    // The agent shuts down. Jobs and netchecks are not linked to us (one
+    // failing must not stop the agent), so they are told: a job waiting
+    // for a phase answer would otherwise keep the actor system (and the
+    // process) alive for hours. For a job this is what a crash is, and the
+    // journal is written for crashes: the next start recovers it
+    // (docs/recovery.md). Netchecks also watch us: when the agent stops
+    // we may end "unreachable", without this handler.
+    for (auto& [key, job] : self->state.jobs)
+      self->send_exit(job.actor, msg.reason);
     for (auto& nc : self->state.netchecks)
       self->send_exit(nc, msg.reason);
     self->quit(msg.reason);
@@ -346,6 +352,7 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
       args.check_id = new_job_id();
       args.peer_links = st.peer_links;
       args.agents_tls = !st.settings.insecure_tcp;
+      args.manager = caf::actor_cast<caf::actor>(self);
       auto nc = self->spawn<caf::detached>(netcheck_source, std::move(args));
       add_netcheck(self, nc);
       self->delegate(nc, std::move(req));
@@ -357,6 +364,7 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
       if (auto err = check_netcheck(self, req.bytes))
         return err;
       auto nc = self->spawn<caf::detached>(netcheck_sink,
+                                           caf::actor_cast<caf::actor>(self),
                                            std::chrono::milliseconds{30000});
       add_netcheck(self, nc);
       self->delegate(nc, std::move(req));

@@ -187,6 +187,9 @@ void start_transfer(source_ptr self) {
 
 void on_down(source_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
+  if (st.args.manager && msg.source == st.args.manager.address())
+    return fail(self, make_error(errc::disconnected,
+                                 "the agent is stopping"));
   if (st.pump && msg.source == st.pump.address()) {
     st.pump = nullptr;
     if (!st.pump_stats->finished)
@@ -258,6 +261,8 @@ caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
                           "the agent stopped the check: "
                             + error_text(msg.reason)));
   });
+  if (self->state.args.manager)
+    self->monitor(self->state.args.manager);
   return {
     [self](netcheck_request& req) -> caf::result<netcheck_result> {
       auto& st = self->state;
@@ -320,17 +325,24 @@ netcheck_sink_state::~netcheck_sink_state() {
 }
 
 caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
+                            caf::actor manager,
                             std::chrono::milliseconds stall_limit) {
   harden(self, "netcheck");
   self->state.stall_limit = stall_limit;
-  self->set_exit_handler([self](caf::exit_msg&) {
-    // The agent shuts down: the pump's reader would wait for the peer.
+  // The agent stops (an exit from the job manager, or the job manager's
+  // end): the pump's reader would wait for the peer forever.
+  auto stop = [self] {
     if (self->state.pump)
       self->send_exit(self->state.pump, caf::exit_reason::user_shutdown);
     self->quit();
-  });
-  self->set_down_handler([self](caf::down_msg& msg) {
+  };
+  self->set_exit_handler([stop](caf::exit_msg&) { stop(); });
+  if (manager)
+    self->monitor(manager);
+  self->set_down_handler([self, manager, stop](caf::down_msg& msg) {
     auto& st = self->state;
+    if (manager && msg.source == manager.address())
+      return stop();
     if (st.pump && msg.source == st.pump.address()) {
       st.pump = nullptr;
       if (!st.pump_stats->finished) {

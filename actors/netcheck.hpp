@@ -43,6 +43,8 @@ struct checker {
 struct netcheck_args {
   std::string check_id;
   caf::actor peer_links; ///< The agent's sessions with other agents.
+  /// The job manager: when it ends (the agent stops), the check ends.
+  caf::actor manager;
   bool agents_tls = true;
   std::chrono::milliseconds connect_timeout{25000};
   /// Give up when no byte moved for this long (a stuck peer).
@@ -107,8 +109,9 @@ struct netcheck_sink_state {
 /// a drain thread (in place of the destination hypervisor) that reads
 /// what the pump writes and checks each position stamp. Answers one
 /// netcheck_prepare (with its cookie) and one netcheck_collect; quits when
-/// nothing moved for `stall_limit`. Spawn detached.
+/// nothing moved for `stall_limit` or `manager` ends. Spawn detached.
 caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
+                            caf::actor manager,
                             std::chrono::milliseconds stall_limit);
 
 } // namespace ferry

@@ -503,3 +503,36 @@ TEST_F(migration, an_agent_that_ran_p2p_jobs_stops_promptly_on_sigterm) {
                                  << cl.at("a").log_tail();
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
+
+TEST_F(migration, a_source_agent_stopped_mid_transfer_exits_and_no_copy_runs_twice) {
+  // A job waiting for a phase answer kept the actor system alive: SIGTERM
+  // during any migration needed SIGKILL. Stopping is now what a crash is
+  // for the job (the journal recovers it at the next start).
+  for (auto& pc : processes) {
+    if (pc.direct)
+      continue;
+    SCOPED_TRACE(pc.name);
+    auto dom = std::string{"term-"} + pc.name;
+    start_busy_domain("a", dom);
+    auto mig = std::async(std::launch::async, [&] {
+      return on("a", migrate_args(pc, dom, "b", {"--bandwidth", "16"}));
+    });
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      auto r = on("a", {"domjobinfo", dom});
+      if (r.rc == 0 && r.out.find("perform") != std::string::npos)
+        break;
+    }
+    int status = cl.at("a").stop(5000);
+    EXPECT_TRUE(WIFEXITED(status)) << "needed SIGKILL:\n"
+                                   << cl.at("a").log_tail();
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_NE(mig.get().rc, 0);
+    ASSERT_EQ(cl.at("a").start(), "");
+    EXPECT_FALSE(state_of("a", dom) == "running"
+                 && state_of("b", dom) == "running")
+      << "two running copies";
+    EXPECT_NE(state_of("b", dom), "running")
+      << "the destination resumed a copy whose source stopped mid-transfer";
+  }
+}
