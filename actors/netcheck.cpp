@@ -26,7 +26,7 @@ using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;
 /// Feeder thread (the source hypervisor's stand-in): writes `bytes`
 /// stamped bytes into the pump's socketpair, half-closes it, then waits
 /// for the pump to close the other direction.
-void feed_loop(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
+void feed_loop(int fd, uint64_t bytes) {
   std::vector<char> buf(1 << 20);
   for (size_t i = 0; i < buf.size(); ++i)
     buf[i] = static_cast<char>((i * 131 + 7) & 0xff);
@@ -45,10 +45,8 @@ void feed_loop(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
       }
       sent += static_cast<size_t>(n);
     }
-    if (ok) {
+    if (ok)
       off += len;
-      out->bytes = off;
-    }
   }
   ::shutdown(fd, SHUT_WR);
   char sink[4096];
@@ -58,7 +56,6 @@ void feed_loop(int fd, uint64_t bytes, std::shared_ptr<netcheck_counters> out) {
       continue;
     break;
   }
-  out->done = true;
 }
 
 /// Drain thread (the destination hypervisor's stand-in): reads until the
@@ -116,10 +113,8 @@ void fail(source_ptr self, caf::error err) {
   FERRY_WARN("netcheck", "check " << st.args.check_id << " to "
                                   << st.req.dest_uri
                                   << " failed: " << error_text(err));
-  if (!st.answered) {
-    st.answered = true;
+  if (st.rp.pending())
     st.rp.deliver(std::move(err));
-  }
   if (st.pump)
     self->send_exit(st.pump, caf::exit_reason::user_shutdown);
   self->quit();
@@ -159,7 +154,6 @@ void collect(source_ptr self) {
                                         << res.mibps << " MiB/s), "
                                         << got.stamps_checked
                                         << " stamps checked");
-        st.answered = true;
         st.rp.deliver(std::move(res));
         self->quit();
       },
@@ -177,11 +171,10 @@ void start_transfer(source_ptr self) {
                                        st.dest.pump, pump_config{},
                                        st.pump_stats);
   self->monitor(st.pump);
-  st.fed = std::make_shared<netcheck_counters>();
   st.feed_fd = theirs;
   st.started = clock_type::now();
   st.last_progress = st.started;
-  st.feeder = std::thread{feed_loop, theirs, st.req.bytes, st.fed};
+  st.feeder = std::thread{feed_loop, theirs, st.req.bytes};
   self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
 }
 

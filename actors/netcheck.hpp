@@ -51,7 +51,7 @@ struct netcheck_args {
   std::chrono::milliseconds stall_limit{30000};
 };
 
-/// What the feeder and drain threads report, read by their actors.
+/// What the drain thread reports, read by the sink.
 struct netcheck_counters {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> stamps{0};
@@ -69,12 +69,10 @@ struct netcheck_source_state {
   std::shared_ptr<pump_shared> pump_stats;
   int feed_fd = -1; ///< The feeder's end of the pump's socketpair.
   std::thread feeder;
-  std::shared_ptr<netcheck_counters> fed;
   std::chrono::steady_clock::time_point started;
   uint64_t elapsed_us = 0;
   uint64_t last_bytes = 0;
   std::chrono::steady_clock::time_point last_progress;
-  bool answered = false;
   static inline const char* name = "ferry.netcheck_source";
   ~netcheck_source_state();
 };
