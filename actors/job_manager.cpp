@@ -39,7 +39,7 @@ caf::error check_netcheck(self_ptr self, uint64_t bytes) {
   if (bytes < min_netcheck_bytes || bytes > max_netcheck_bytes)
     return make_error(errc::invalid_argument,
                       "netcheck size must be from 1 MiB to 64 GiB");
-  if (self->state.netchecks.size() >= max_netchecks)
+  if (*self->state.netcheck_slots >= static_cast<int>(max_netchecks))
     return make_error(errc::limit_exceeded,
                       "the agent already runs "
                         + std::to_string(max_netchecks) + " netchecks");
@@ -47,6 +47,7 @@ caf::error check_netcheck(self_ptr self, uint64_t bytes) {
 }
 
 void add_netcheck(self_ptr self, caf::actor nc) {
+  ++*self->state.netcheck_slots;
   self->monitor(nc);
   self->state.netchecks.push_back(std::move(nc));
 }
@@ -353,6 +354,7 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
       args.peer_links = st.peer_links;
       args.agents_tls = !st.settings.insecure_tcp;
       args.manager = caf::actor_cast<caf::actor>(self);
+      args.slots = st.netcheck_slots;
       auto nc = self->spawn<caf::detached>(netcheck_source, std::move(args));
       add_netcheck(self, nc);
       self->delegate(nc, std::move(req));
@@ -365,6 +367,7 @@ caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
         return err;
       auto nc = self->spawn<caf::detached>(netcheck_sink,
                                            caf::actor_cast<caf::actor>(self),
+                                           self->state.netcheck_slots,
                                            std::chrono::milliseconds{30000});
       add_netcheck(self, nc);
       self->delegate(nc, std::move(req));

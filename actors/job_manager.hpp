@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -39,6 +40,10 @@ struct job_manager_state {
   /// Running `ferry netcheck` halves (either side), at most
   /// `max_netchecks`.
   std::vector<caf::actor> netchecks;
+  /// How many of them still hold a slot (they release it themselves,
+  /// before answering, so the limit never outlives a finished check).
+  std::shared_ptr<std::atomic<int>> netcheck_slots
+    = std::make_shared<std::atomic<int>>(0);
   static inline const char* name = "ferry.job_manager";
 };
 

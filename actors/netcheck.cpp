@@ -113,6 +113,7 @@ void fail(source_ptr self, caf::error err) {
   FERRY_WARN("netcheck", "check " << st.args.check_id << " to "
                                   << st.req.dest_uri
                                   << " failed: " << error_text(err));
+  release_slot(st.args.slots);
   if (st.rp.pending())
     st.rp.deliver(std::move(err));
   if (st.pump)
@@ -154,6 +155,7 @@ void collect(source_ptr self) {
                                         << res.mibps << " MiB/s), "
                                         << got.stamps_checked
                                         << " stamps checked");
+        release_slot(st.args.slots);
         st.rp.deliver(std::move(res));
         self->quit();
       },
@@ -240,6 +242,7 @@ void netcheck_stamps::checker::feed(const char* data, size_t len) {
 }
 
 netcheck_source_state::~netcheck_source_state() {
+  release_slot(args.slots);
   stop_thread(feed_fd, feeder);
 }
 
@@ -314,14 +317,16 @@ caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
 // -- sink -----------------------------------------------------------------
 
 netcheck_sink_state::~netcheck_sink_state() {
+  release_slot(slots);
   stop_thread(drain_fd, drain);
 }
 
 caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
-                            caf::actor manager,
+                            caf::actor manager, netcheck_slots slots,
                             std::chrono::milliseconds stall_limit) {
   harden(self, "netcheck");
   self->state.stall_limit = stall_limit;
+  self->state.slots = std::move(slots);
   // The agent stops (an exit from the job manager, or the job manager's
   // end): the pump's reader would wait for the peer forever.
   auto stop = [self] {
@@ -383,6 +388,7 @@ caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
       out.bytes = st.got->bytes;
       out.stamps_checked = st.got->stamps;
       out.intact = st.got->intact && out.bytes == st.expected;
+      release_slot(st.slots);
       self->quit();
       return out;
     },

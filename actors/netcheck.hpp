@@ -39,12 +39,24 @@ struct checker {
 
 } // namespace netcheck_stamps
 
+/// Counts an agent's running netchecks. A check gives its slot back
+/// before it answers, so a client's next check never finds it taken.
+using netcheck_slots = std::shared_ptr<std::atomic<int>>;
+
+/// Gives `slots` back once (and forgets it).
+inline void release_slot(netcheck_slots& slots) {
+  if (slots)
+    --*slots;
+  slots.reset();
+}
+
 /// What a netcheck's source half needs from its agent.
 struct netcheck_args {
   std::string check_id;
   caf::actor peer_links; ///< The agent's sessions with other agents.
   /// The job manager: when it ends (the agent stops), the check ends.
   caf::actor manager;
+  netcheck_slots slots; ///< Taken by the job manager; released here.
   bool agents_tls = true;
   std::chrono::milliseconds connect_timeout{25000};
   /// Give up when no byte moved for this long (a stuck peer).
@@ -99,6 +111,7 @@ struct netcheck_sink_state {
   uint64_t last_bytes = 0;
   std::chrono::steady_clock::time_point last_progress;
   std::chrono::milliseconds stall_limit{30000};
+  netcheck_slots slots;
   static inline const char* name = "ferry.netcheck_sink";
   ~netcheck_sink_state();
 };
@@ -109,7 +122,7 @@ struct netcheck_sink_state {
 /// netcheck_prepare (with its cookie) and one netcheck_collect; quits when
 /// nothing moved for `stall_limit` or `manager` ends. Spawn detached.
 caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
-                            caf::actor manager,
+                            caf::actor manager, netcheck_slots slots,
                             std::chrono::milliseconds stall_limit);
 
 } // namespace ferry
