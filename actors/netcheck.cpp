@@ -74,9 +74,10 @@ void drain_loop(int fd, std::shared_ptr<netcheck_counters> out) {
   }
   out->stamps = check.stamps;
   out->intact = check.intact;
-  // Closing our end is the pump's end of stream in this direction.
-  ::shutdown(fd, SHUT_RDWR);
+  // Done before closing: closing our end is the pump's end of stream in
+  // this direction, after which the source may collect at once.
   out->done = true;
+  ::shutdown(fd, SHUT_RDWR);
 }
 
 /// Stops the thread behind `fd` (shutdown wakes a blocked send or recv),
