@@ -15,9 +15,12 @@
 #include <iostream>
 #include <string>
 
+#include <unistd.h>
+
 #include "tools/bench/baselines.hpp"
 #include "tools/bench/bench.hpp"
 #include "tools/bench/bench_cluster.hpp"
+#include "tools/bench/cpu_usage.hpp"
 
 namespace ferry::bench {
 
@@ -38,14 +41,34 @@ double migrate_rate(bench_cluster& c, const std::string& dom, unsigned mib,
   return bytes / (1024.0 * 1024.0) / (ms / 1000);
 }
 
-/// MiB/s of one `ferry netcheck` of `mib` MiB a -> b.
-double netcheck_rate(bench_cluster& c, unsigned mib) {
+/// Throughput and what it cost: CPU milliseconds per GiB moved.
+struct rate_and_cpu {
+  double mibps = 0;
+  double cpu_ms_per_gib = 0;
+};
+
+double per_gib(double cpu_ms, uint64_t bytes) {
+  return cpu_ms * static_cast<double>(uint64_t{1} << 30)
+         / static_cast<double>(bytes);
+}
+
+/// One `ferry netcheck` of `mib` MiB a -> b, and both agents' CPU time.
+rate_and_cpu netcheck_rate(bench_cluster& c, unsigned mib) {
+  cpu_usage cpu{{c.at("a").pid(), c.at("b").pid()}};
   auto out = c.ok("a", {"--json", "netcheck", "--size", std::to_string(mib),
                         c.at("b").uri("test")});
   auto res = nlohmann::json::parse(out, nullptr, false);
   if (!res.is_object() || res.value("bytes", 0.0) != mib * 1048576.0)
     throw std::runtime_error("netcheck: unexpected result " + out);
-  return res.value("mibps", 0.0);
+  return {res.value("mibps", 0.0),
+          per_gib(cpu.process_ms(), uint64_t{mib} << 20)};
+}
+
+/// The relay baseline (in this process's threads), and its CPU time.
+rate_and_cpu relay_rate(uint64_t bytes) {
+  cpu_usage cpu{{::getpid()}};
+  auto mibps = socket_relay_mibps(bytes);
+  return {mibps, per_gib(cpu.process_ms(), bytes)};
 }
 
 void run_pump(const options& opt, const sink& out, bool tls) {
@@ -55,10 +78,12 @@ void run_pump(const options& opt, const sink& out, bool tls) {
   bench_cluster c{"ferry-bench-" + name};
   c.start_node("a", tls);
   c.start_node("b", tls);
-  std::vector<double> pump, migrated, native;
+  std::vector<double> pump, pump_cpu, migrated, native;
   for (int i = 0; i < reps; ++i) {
     auto tag = std::to_string(i);
-    pump.push_back(netcheck_rate(c, mib));
+    auto check = netcheck_rate(c, mib);
+    pump.push_back(check.mibps);
+    pump_cpu.push_back(check.cpu_ms_per_gib);
     migrated.push_back(
       migrate_rate(c, "tun" + tag, mib, {"--p2p", "--tunnelled"}));
     if (!tls)
@@ -75,11 +100,20 @@ void run_pump(const options& opt, const sink& out, bool tls) {
   auto vs = std::string{" vs "}
             + (tls ? "AES-256-GCM 1 core" : "raw loopback TCP copy");
   out({name, median(pump), "MiB/s", base, "netcheck " + what + vs});
+  // What a GiB costs in CPU (both agents, feeder and drain included)
+  // against the same path relayed by plain threads: the tunnel's own cost,
+  // which decides how much it slows a migration on a busy machine.
+  std::vector<double> relay, relay_cpu;
+  for (int i = 0; i < 3; ++i) {
+    auto r = relay_rate(bytes);
+    relay.push_back(r.mibps);
+    relay_cpu.push_back(r.cpu_ms_per_gib);
+  }
+  out({name + "_cpu", median(pump_cpu), "ms/GiB", median(relay_cpu),
+       "both agents' CPU time per GiB of netcheck vs the plain-thread "
+       "relay's"});
   if (!tls)
-    out({"pump_plain_relay",
-         median({socket_relay_mibps(bytes), socket_relay_mibps(bytes),
-                 socket_relay_mibps(bytes)}),
-         "MiB/s", base,
+    out({"pump_plain_relay", median(relay), "MiB/s", base,
          "socketpair-TCP-socketpair relay, no CAF, " + std::to_string(mib)
            + " MiB, median of 3" + vs});
   out({name + "_migration", median(migrated), "MiB/s", base,
