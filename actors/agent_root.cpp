@@ -112,6 +112,22 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
       return;
     }
   });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (!msg.reason)
+      return; // a linked child ended normally: as CAF's default
+    // The agent stops. Tell every child while this actor still holds its
+    // handle: the exit that a link sends only after our state is gone can
+    // find a child already destroyed as "unreachable" (its last handle was
+    // ours), and then the child's own exit handler, which stops its jobs,
+    // peer links and netchecks, never runs.
+    auto& st = self->state;
+    for (auto* child : {&st.gatekeeper, &st.jobs, &st.events})
+      if (*child)
+        self->send_exit(*child, msg.reason);
+    for (auto& [name, drv] : st.drivers)
+      self->send_exit(drv, msg.reason);
+    self->quit(msg.reason);
+  });
   for (auto& name : st.settings.drivers) {
     auto drv = self->spawn<caf::detached + caf::linked>(driver_actor, name,
                                                         st.settings,

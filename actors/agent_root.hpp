@@ -39,7 +39,8 @@ struct agent_root_state {
 ///
 /// Afterwards it answers node-wide requests (nodeinfo, event
 /// subscriptions for the event bus) and takes every child down with it on
-/// shutdown (they are linked).
+/// shutdown: it sends each its exit itself before it quits (the links
+/// alone can arrive after a child was already destroyed as unreachable).
 caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
                          agent_settings settings, identity_ptr id,
                          std::shared_ptr<job_journal> journal,

@@ -78,6 +78,19 @@ protected:
     return args;
   }
 
+  /// Waits until the job migrating `dom` from `node` is in its perform
+  /// phase (the transfer runs).
+  bool wait_perform(const std::string& node, const std::string& dom,
+                    int timeout_ms = 5000) {
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      auto r = on(node, {"domjobinfo", dom});
+      if (r.rc == 0 && field(r.out, "Phase") == "perform")
+        return true;
+    }
+    return false;
+  }
+
   /// Waits until `dom` on `node` is in `state` (direct migration reports
   /// to the destination agent asynchronously).
   bool wait_state(const std::string& node, const std::string& dom,
@@ -414,12 +427,7 @@ TEST_F(migration, destination_agent_killed_mid_transfer_keeps_the_source) {
     auto mig = std::async(std::launch::async, [&] {
       return on("a", migrate_args(pc, dom, "b", {"--bandwidth", "32"}));
     });
-    for (int i = 0; i < 100; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-      auto r = on("a", {"domjobinfo", dom});
-      if (r.rc == 0 && r.out.find("perform") != std::string::npos)
-        break;
-    }
+    EXPECT_TRUE(wait_perform("a", dom));
     cl.at("b").kill();
     auto res = mig.get();
     EXPECT_NE(res.rc, 0);
@@ -435,12 +443,7 @@ TEST_F(migration, lifecycle_is_refused_while_a_domain_migrates) {
     return on("a", {"migrate", "--live", "--bandwidth", "32", "locked",
                     cl.at("b").uri()});
   });
-  for (int i = 0; i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-    auto r = on("a", {"domjobinfo", "locked"});
-    if (r.rc == 0 && r.out.find("perform") != std::string::npos)
-      break;
-  }
+  EXPECT_TRUE(wait_perform("a", "locked"));
   fails("a", {"destroy", "locked"}, "is migrating");
   fails("a", {"undefine", "locked"}, "is migrating");
   fails("a", {"migrate", "--live", "locked", cl.at("b").uri()},
@@ -517,12 +520,7 @@ TEST_F(migration, a_source_agent_stopped_mid_transfer_exits_and_no_copy_runs_twi
     auto mig = std::async(std::launch::async, [&] {
       return on("a", migrate_args(pc, dom, "b", {"--bandwidth", "16"}));
     });
-    for (int i = 0; i < 100; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-      auto r = on("a", {"domjobinfo", dom});
-      if (r.rc == 0 && r.out.find("perform") != std::string::npos)
-        break;
-    }
+    EXPECT_TRUE(wait_perform("a", dom));
     int status = cl.at("a").stop(5000);
     EXPECT_TRUE(WIFEXITED(status)) << "needed SIGKILL:\n"
                                    << cl.at("a").log_tail();
