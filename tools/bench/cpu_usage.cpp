@@ -16,17 +16,21 @@ cpu_usage::cpu_usage(std::vector<pid_t> pids)
 
 double cpu_usage::process_ms() const {
   unsigned long long ticks = 0;
-  for (size_t i = 0; i < pids_.size(); ++i)
-    ticks += process_ticks(pids_[i]) - start_[i];
+  for (size_t i = 0; i < pids_.size(); ++i) {
+    // A process that is gone reads as 0: count nothing rather than wrap.
+    auto now = process_ticks(pids_[i]);
+    if (now > start_[i])
+      ticks += now - start_[i];
+  }
   return 1000.0 * static_cast<double>(ticks)
          / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double cpu_usage::machine_busy() const {
   auto now = read_machine();
-  auto total = now.total - machine_start_.total;
-  if (total == 0)
+  if (now.total <= machine_start_.total || now.busy < machine_start_.busy)
     return 0;
+  auto total = now.total - machine_start_.total;
   return static_cast<double>(now.busy - machine_start_.busy)
          / static_cast<double>(total);
 }
