@@ -105,9 +105,21 @@ pid_t spawn(const spawn_request& req, std::string& err) {
     posix_spawn_file_actions_adddup2(&actions, req.stdout_fd, 1);
   if (req.stderr_fd >= 0)
     posix_spawn_file_actions_adddup2(&actions, req.stderr_fd, 2);
+  // The parent's environment, without the names `req.env` sets: getenv
+  // returns the first entry of a name, so appending would not override.
+  auto overridden = [&req](const char* entry) {
+    for (auto& e : req.env) {
+      auto name_len = e.find('=');
+      if (name_len != std::string::npos
+          && std::strncmp(entry, e.c_str(), name_len + 1) == 0)
+        return true;
+    }
+    return false;
+  };
   std::vector<std::string> env_storage;
   for (char** e = environ; *e != nullptr; ++e)
-    env_storage.emplace_back(*e);
+    if (!overridden(*e))
+      env_storage.emplace_back(*e);
   for (auto& e : req.env)
     env_storage.push_back(e);
   std::vector<char*> envp;

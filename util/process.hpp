@@ -21,7 +21,8 @@ struct spawn_request {
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
-  /// Extra environment entries ("NAME=value"), added to the parent's.
+  /// Extra environment entries ("NAME=value"), added to the parent's;
+  /// each replaces the parent's entry of the same name.
   std::vector<std::string> env;
 };
 

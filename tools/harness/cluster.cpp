@@ -116,6 +116,10 @@ cli_result cluster::tool(const std::string& program,
   req.stderr_fd = err;
   if (!cn.empty())
     req.env.push_back("FERRY_PKI_DIR=" + client_pki(cn));
+  // Sanitizer builds: leak checking of the short-lived client tools can be
+  // set apart from the agents' (tools/lsan-client.supp says why).
+  if (auto* lsan = std::getenv("FERRY_CLIENT_LSAN_OPTIONS"))
+    req.env.push_back(std::string{"LSAN_OPTIONS="} + lsan);
   std::string why;
   cli_result res;
   auto pid = process::spawn(req, why);
