@@ -3,9 +3,11 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <limits.h>
@@ -205,6 +207,27 @@ std::string self_dir() {
   std::string path(buf, static_cast<size_t>(n));
   auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  std::getline(in, line);
+  // The command name is in parentheses and may hold spaces: the fields
+  // counted from 3 (state) start after the last ')'.
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return -1;
+  std::istringstream fields{line.substr(close + 1)};
+  std::string skip;
+  for (int i = 3; i < 14; ++i)
+    fields >> skip;
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  if (!(fields >> utime >> stime))
+    return -1;
+  return static_cast<double>(utime + stime)
+         / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 } // namespace ferry::process

@@ -42,6 +42,10 @@ bool wait_exit(pid_t pid, int timeout_ms, int* status = nullptr);
 /// Sends `sig` if the child is still running.
 void kill_child(pid_t pid, int sig);
 
+/// CPU seconds (user + system, all threads, not children) process `pid`
+/// has used, from /proc/PID/stat; -1 when it cannot be read (gone).
+double cpu_seconds(pid_t pid);
+
 /// Directory holding the running executable (to find sibling binaries).
 std::string self_dir();
 

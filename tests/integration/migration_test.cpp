@@ -91,6 +91,20 @@ protected:
     return false;
   }
 
+  /// Starts a busy `dom` on a and migrates it to b by `pc` in the
+  /// background, at most `mibps` so that it is still transferring when
+  /// this returns (once its perform phase runs).
+  std::future<harness::cli_result>
+  migrate_busy_in_background(const process_case& pc, const std::string& dom,
+                             const std::string& mibps) {
+    start_busy_domain("a", dom);
+    auto mig = std::async(std::launch::async, [this, pc, dom, mibps] {
+      return on("a", migrate_args(pc, dom, "b", {"--bandwidth", mibps}));
+    });
+    EXPECT_TRUE(wait_perform("a", dom));
+    return mig;
+  }
+
   /// Waits until `dom` on `node` is in `state` (direct migration reports
   /// to the destination agent asynchronously).
   bool wait_state(const std::string& node, const std::string& dom,
@@ -423,11 +437,7 @@ TEST_F(migration, destination_agent_killed_mid_transfer_keeps_the_source) {
       continue;
     SCOPED_TRACE(pc.name);
     auto dom = std::string{"kill-"} + pc.name;
-    start_busy_domain("a", dom);
-    auto mig = std::async(std::launch::async, [&] {
-      return on("a", migrate_args(pc, dom, "b", {"--bandwidth", "32"}));
-    });
-    EXPECT_TRUE(wait_perform("a", dom));
+    auto mig = migrate_busy_in_background(pc, dom, "32");
     cl.at("b").kill();
     auto res = mig.get();
     EXPECT_NE(res.rc, 0);
@@ -516,11 +526,7 @@ TEST_F(migration, a_source_agent_stopped_mid_transfer_exits_and_no_copy_runs_twi
       continue;
     SCOPED_TRACE(pc.name);
     auto dom = std::string{"term-"} + pc.name;
-    start_busy_domain("a", dom);
-    auto mig = std::async(std::launch::async, [&] {
-      return on("a", migrate_args(pc, dom, "b", {"--bandwidth", "16"}));
-    });
-    EXPECT_TRUE(wait_perform("a", dom));
+    auto mig = migrate_busy_in_background(pc, dom, "16");
     int status = cl.at("a").stop(5000);
     EXPECT_TRUE(WIFEXITED(status)) << "needed SIGKILL:\n"
                                    << cl.at("a").log_tail();

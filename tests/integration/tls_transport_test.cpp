@@ -4,8 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -24,31 +22,13 @@
 #include "transport/pki.hpp"
 #include "util/files.hpp"
 #include "util/net.hpp"
+#include "util/process.hpp"
 
 using namespace ferry;
 using namespace ferry::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// CPU seconds (user + system) process `pid` has used, from /proc.
-double cpu_seconds_of(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  std::getline(in, line);
-  auto close = line.rfind(')');
-  if (close == std::string::npos)
-    return -1;
-  std::istringstream fields{line.substr(close + 2)};
-  std::string skip;
-  // After the name: state(3) … utime(14) stime(15).
-  for (int i = 3; i < 14; ++i)
-    fields >> skip;
-  long utime = 0;
-  long stime = 0;
-  fields >> utime >> stime;
-  return static_cast<double>(utime + stime) / ::sysconf(_SC_CLK_TCK);
-}
 
 /// CPU seconds of this process's children that have been waited for.
 double children_cpu_seconds() {
@@ -157,9 +137,9 @@ TEST_F(tls_transport, pending_handshakes_cost_the_agent_no_cpu) {
   int idle = raw_connection(a, "");
   int truncated = raw_connection(a, std::string("\x16\x03\x01", 3));
   std::this_thread::sleep_for(200ms);
-  auto cpu0 = cpu_seconds_of(a.pid());
+  auto cpu0 = process::cpu_seconds(a.pid());
   std::this_thread::sleep_for(1000ms);
-  auto cpu = cpu_seconds_of(a.pid()) - cpu0;
+  auto cpu = process::cpu_seconds(a.pid()) - cpu0;
   RecordProperty("agent_cpu_seconds_over_1s", std::to_string(cpu));
   std::printf("agent CPU over 1 s with an idle and a truncated "
               "connection: %.3f s\n",

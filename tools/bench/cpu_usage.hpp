@@ -25,11 +25,10 @@ private:
     unsigned long long busy = 0;
     unsigned long long total = 0;
   };
-  static unsigned long long process_ticks(pid_t pid);
   static machine_ticks read_machine();
 
   std::vector<pid_t> pids_;
-  std::vector<unsigned long long> start_;
+  std::vector<double> start_; ///< CPU seconds at construction, -1: unknown.
   machine_ticks machine_start_;
 };
 
