@@ -16,19 +16,19 @@
 #include "actors/job_manager.hpp"
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
-#include "transport/tls/tls_layer.hpp"
+#include "transport/net/net_layer.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<agent_root_state>*;
+using self_ptr = door_stateful<agent_root_state>*;
 
 constexpr auto driver_open_timeout = std::chrono::seconds{120};
 constexpr auto publish_timeout = std::chrono::seconds{10};
 constexpr auto info_timeout = std::chrono::seconds{10};
-constexpr auto subscribe_timeout = std::chrono::seconds{10};
+void stop_all(self_ptr self, const caf::error& reason);
 
 void report(self_ptr self, const caf::error& err, uint16_t port) {
   if (self->state.on_ready) {
@@ -37,33 +37,36 @@ void report(self_ptr self, const caf::error& err, uint16_t port) {
     cb(err, port);
   }
   if (err)
-    self->quit(err);
+    stop_all(self, err);
 }
 
 void publish(self_ptr self) {
   auto& st = self->state;
-  st.jobs = self->spawn<caf::linked>(job_manager, st.settings, st.id,
-                                     st.drivers, st.journal);
-  st.gatekeeper = self->spawn<caf::linked>(gatekeeper_actor, st.settings,
-                                           st.id, st.drivers,
-                                           caf::actor_cast<caf::actor>(self),
-                                           st.jobs);
+  st.jobs = self->spawn(job_manager, st.settings, st.id, st.drivers,
+                        st.journal, st.events);
+  self->monitor(st.jobs);
+  st.gatekeeper = self->spawn(gatekeeper_actor, st.settings, st.id,
+                              st.drivers, caf::actor_cast<caf::actor>(self),
+                              st.jobs, st.events);
+  self->monitor(st.gatekeeper);
   auto& sys = self->system();
-  caf::io::middleman_actor mm;
-  if (st.settings.insecure_tcp) {
-    mm = sys.middleman().actor_handle();
-  } else if (auto* tls = tls_layer::of(sys)) {
-    mm = tls->actor_handle();
-  } else {
-    report(self, make_error(errc::config_error,
-                            "the TLS transport is not running"),
-           0);
+  open_door_early(sys, gatekeeper_door(sys, st.gatekeeper.id()));
+  auto* net = net_layer::of(sys);
+  auto mm = net != nullptr ? net->actor_for(!st.settings.insecure_tcp)
+                           : caf::expected<caf::io::middleman_actor>{
+                             make_error(errc::config_error,
+                                        "the network layer is not running")};
+  if (!mm) {
+    report(self, mm.error(), 0);
     return;
   }
+  // Published as the handshake interface only: that is all a client's
+  // connect learns of it, and all its door lets through.
   auto ptr = caf::actor_cast<caf::strong_actor_ptr>(st.gatekeeper);
   self
-    ->request(mm, publish_timeout, caf::publish_atom::value,
-              st.settings.listen.port, std::move(ptr), std::set<std::string>{},
+    ->request(*mm, publish_timeout, caf::publish_atom::value,
+              st.settings.listen.port, std::move(ptr),
+              self->system().message_types<gatekeeper_remote>(),
               st.settings.listen.host, true)
     .then(
       [self](uint16_t port) {
@@ -80,9 +83,57 @@ void publish(self_ptr self) {
       });
 }
 
+/// Stops every child, then the root: on shutdown, and when a child ends
+/// while the agent serves. Each child is told while this actor still holds
+/// its handle (a child destroyed as "unreachable" would skip its own exit
+/// handler, which stops jobs, peer links and netchecks).
+void stop_all(self_ptr self, const caf::error& reason) {
+  auto& st = self->state;
+  st.stopping = true;
+  if (st.gatekeeper)
+    self->send_exit(st.gatekeeper, reason);
+  for (auto* child : {&st.jobs, &st.events})
+    if (*child)
+      self->send_exit(*child, reason);
+  for (auto& [name, drv] : st.drivers)
+    self->send_exit(drv, reason);
+  self->quit(reason);
+}
+
+void on_child_down(self_ptr self, caf::down_msg& msg) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  auto why = msg.reason ? error_text(msg.reason) : "exited";
+  for (auto& [name, drv] : st.drivers) {
+    if (drv.address() != msg.source)
+      continue;
+    if (!st.serving) {
+      report(self, make_error(errc::config_error,
+                              "driver " + name + " failed to start: " + why),
+             0);
+      return;
+    }
+    FERRY_ERROR("root", "driver " << name << " stopped: " << why
+                                  << "; stopping the agent");
+    return stop_all(self, make_error(errc::internal, "driver " + name
+                                                       + " stopped"));
+  }
+  const char* child = msg.source == st.gatekeeper.address() ? "gatekeeper"
+                      : msg.source == st.jobs.address()     ? "job manager"
+                      : msg.source == st.events.address()   ? "event bus"
+                                                            : nullptr;
+  if (child == nullptr)
+    return;
+  FERRY_ERROR("root", "the " << child << " stopped: " << why
+                             << "; stopping the agent");
+  stop_all(self, make_error(errc::internal, std::string{"the "} + child
+                                              + " stopped"));
+}
+
 } // namespace
 
-caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
+caf::behavior agent_root(door_stateful<agent_root_state>* self,
                          agent_settings settings, identity_ptr id,
                          std::shared_ptr<job_journal> journal,
                          ready_callback on_ready) {
@@ -93,45 +144,18 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
   st.journal = std::move(journal);
   st.on_ready = std::move(on_ready);
   // The bus first: drivers and jobs publish on it as soon as they run.
-  st.events = self->spawn<caf::linked>(event_bus, st.settings.name,
-                                       default_max_event_subscribers);
-  register_event_bus(self->system(), st.events);
-  self->set_down_handler([self](caf::down_msg& msg) {
-    for (auto& [name, drv] : self->state.drivers) {
-      if (drv.address() != msg.source)
-        continue;
-      auto why = msg.reason ? error_text(msg.reason) : "exited";
-      if (!self->state.serving) {
-        report(self, make_error(errc::config_error,
-                                "driver " + name + " failed to start: " + why),
-               0);
-      } else {
-        FERRY_ERROR("root", "driver " << name << " stopped: " << why);
-        self->quit(msg.reason);
-      }
-      return;
-    }
-  });
+  st.events = self->spawn(event_bus, st.settings.name,
+                          default_max_event_subscribers);
+  self->monitor(st.events);
+  self->set_down_handler([self](caf::down_msg& msg) { on_child_down(self, msg); });
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    if (!msg.reason)
-      return; // a linked child ended normally: as CAF's default
-    // The agent stops. Tell every child while this actor still holds its
-    // handle: the exit that a link sends only after our state is gone can
-    // find a child already destroyed as "unreachable" (its last handle was
-    // ours), and then the child's own exit handler, which stops its jobs,
-    // peer links and netchecks, never runs.
-    auto& st = self->state;
-    for (auto* child : {&st.gatekeeper, &st.jobs, &st.events})
-      if (*child)
-        self->send_exit(*child, msg.reason);
-    for (auto& [name, drv] : st.drivers)
-      self->send_exit(drv, msg.reason);
-    self->quit(msg.reason);
+    // Only ferryd's main sends the root an exit (no other node can).
+    stop_all(self, msg.reason ? msg.reason
+                              : caf::error{caf::exit_reason::user_shutdown});
   });
   for (auto& name : st.settings.drivers) {
-    auto drv = self->spawn<caf::detached + caf::linked>(driver_actor, name,
-                                                        st.settings,
-                                                        st.journal);
+    auto drv = self->spawn<caf::detached>(driver_actor, name, st.settings,
+                                          st.journal, st.events);
     self->monitor(drv);
     st.drivers.emplace(name, drv);
   }
@@ -185,14 +209,10 @@ caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
               [done](caf::error&) mutable { done(); });
       return rp;
     },
-    [self](subscribe_events& req) -> caf::result<bool> {
-      // Answered here rather than delegated: the bus's handle stays local,
-      // so that no client can publish on it.
-      auto rp = self->make_response_promise<bool>();
-      self->request(self->state.events, subscribe_timeout, std::move(req))
-        .then([rp](bool ok) mutable { rp.deliver(ok); },
-              [rp](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
+    [self](acl_update& up) {
+      // From ferryd's main (local) on SIGHUP.
+      if (self->state.gatekeeper)
+        self->send(self->state.gatekeeper, std::move(up));
     },
     [self](const get_node_info&) -> caf::result<node_info> {
       auto rp = self->make_response_promise<node_info>();

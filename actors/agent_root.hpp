@@ -9,8 +9,10 @@
 #include <caf/stateful_actor.hpp>
 
 #include "config/agent_settings.hpp"
+#include "actors/gatekeeper.hpp"
 #include "drivers/job_journal.hpp"
 #include "transport/identity.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -22,26 +24,31 @@ struct agent_root_state {
   identity_ptr id;
   std::shared_ptr<job_journal> journal;
   std::map<std::string, caf::actor> drivers;
-  caf::actor gatekeeper;
+  gatekeeper_actor_type gatekeeper;
   caf::actor jobs;
   caf::actor events; ///< The event bus (actors/event_bus.hpp).
   size_t drivers_pending = 0;
   ready_callback on_ready;
   bool serving = false;
+  bool stopping = false;
   static inline const char* name = "ferry.root";
 };
 
 /// The agent's root actor. Startup:
 ///
-///     spawn driver actors ──(each opens its hypervisor)──> all ready?
+///     spawn event bus, driver actors ──(each opens its hypervisor)──> ready?
 ///        └─ no: report the error and quit
-///        └─ yes: spawn gatekeeper, publish it (TLS or TCP) ──> ready
+///        └─ yes: spawn job manager, gatekeeper; publish the gatekeeper
+///                (TLS or TCP) ──> ready
 ///
-/// Afterwards it answers node-wide requests (nodeinfo, event
-/// subscriptions for the event bus) and takes every child down with it on
-/// shutdown: it sends each its exit itself before it quits (the links
-/// alone can arrive after a child was already destroyed as unreachable).
-caf::behavior agent_root(caf::stateful_actor<agent_root_state>* self,
+/// Afterwards it answers node-wide requests (nodeinfo, introspection) from
+/// sessions of its own node; no other node can reach it. Its children are
+/// monitored, not linked: no exit travels between them on its own. On
+/// shutdown (an exit from ferryd's main) the root tells each child itself.
+/// If a child ends while the agent serves, which no remote peer can cause
+/// (docs/security.md), the root logs why and stops the agent in the same
+/// order: jobs are journalled, and the service manager restarts ferryd.
+caf::behavior agent_root(door_stateful<agent_root_state>* self,
                          agent_settings settings, identity_ptr id,
                          std::shared_ptr<job_journal> journal,
                          ready_callback on_ready);

@@ -23,12 +23,11 @@ namespace {
 /// A direct migration into this host ran without a destination job: the
 /// hypervisor's DOMAIN_INCOMING event is the only news of it, so the
 /// lifecycle events come from here.
-void publish_incoming(caf::actor_system& sys, const driver_event& ev) {
+void publish_incoming(const caf::actor& bus, const driver_event& ev) {
   auto data = nlohmann::json::parse(ev.payload, nullptr, false);
   if (!data.is_object() || ev.domain.empty())
     return;
   auto status = data.value("status", std::string{});
-  auto bus = event_bus_of(sys);
   if (status == "completed") {
     publish_event(bus, ev.domain, lifecycle_event::started_migrated, {},
                   "direct");
@@ -43,10 +42,12 @@ void publish_incoming(caf::actor_system& sys, const driver_event& ev) {
 
 } // namespace
 
-caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
+caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
                            std::string driver_name, agent_settings settings,
-                           std::shared_ptr<job_journal> journal) {
+                           std::shared_ptr<job_journal> journal,
+                           caf::actor events) {
   harden(self, "driver");
+  self->state.events = std::move(events);
   driver_context ctx;
   ctx.agent_name = settings.name;
   ctx.state_dir = settings.state_dir + "/" + driver_name;
@@ -127,7 +128,7 @@ caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
     [self, drv_ref](const driver_event& ev) {
       drv_ref->handle_event(ev);
       if (ev.kind == "DOMAIN_INCOMING")
-        publish_incoming(self->system(), ev);
+        publish_incoming(self->state.events, ev);
       if (ev.kind == "MIGRATION") {
         auto i = self->state.watchers.find(ev.domain);
         if (i != self->state.watchers.end())

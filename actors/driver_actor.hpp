@@ -10,6 +10,7 @@
 
 #include "drivers/driver.hpp"
 #include "drivers/job_journal.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -21,6 +22,7 @@ struct driver_actor_state {
   /// Migration jobs that follow a domain's hypervisor events.
   std::map<std::string, caf::actor> watchers;
   std::shared_ptr<job_journal> journal;
+  caf::actor events; ///< The agent's event bus (may be invalid).
   static inline const char* name = "ferry.driver";
 };
 
@@ -33,8 +35,9 @@ struct driver_actor_state {
 /// get_domain_xml, get_domain_digest, get_driver_info, the migration calls
 /// of actors/driver_messages.hpp, and driver_event (from the hypervisor's
 /// threads; MIGRATION events also go to the domain's watcher).
-caf::behavior driver_actor(caf::stateful_actor<driver_actor_state>* self,
+caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
                            std::string driver_name, agent_settings settings,
-                           std::shared_ptr<job_journal> journal);
+                           std::shared_ptr<job_journal> journal,
+                           caf::actor events);
 
 } // namespace ferry

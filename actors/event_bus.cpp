@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include <caf/actor_registry.hpp>
-#include <caf/atom.hpp>
 #include <caf/result.hpp>
 #include <caf/send.hpp>
 
@@ -16,10 +14,7 @@ namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<event_bus_state>*;
-
-/// The registry key of the agent's event bus.
-using event_bus_atom = caf::atom_constant<caf::atom("evbus")>;
+using self_ptr = door_stateful<event_bus_state>*;
 
 void clamp(std::string& x, size_t max) {
   if (x.size() > max)
@@ -28,7 +23,7 @@ void clamp(std::string& x, size_t max) {
 
 } // namespace
 
-caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self,
+caf::behavior event_bus(door_stateful<event_bus_state>* self,
                         std::string agent_name, size_t max_subscribers) {
   harden(self, "events");
   self->state.agent_name = std::move(agent_name);
@@ -46,12 +41,13 @@ caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self,
   return {
     [self](subscribe_events& req) -> caf::result<bool> {
       auto& st = self->state;
-      if (!req.subscriber)
-        return make_error(errc::invalid_argument, "no subscriber given");
+      auto subscriber = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!subscriber)
+        return make_error(errc::invalid_argument, "no subscriber");
       if (auto err = check_subscription(req))
         return err;
       for (auto& s : st.subscribers)
-        if (s.hdl == req.subscriber) {
+        if (s.hdl == subscriber) {
           s.domain = std::move(req.domain);
           return true;
         }
@@ -63,9 +59,8 @@ caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self,
                             + std::to_string(st.max_subscribers)
                             + " event subscribers");
       }
-      self->monitor(req.subscriber);
-      st.subscribers.push_back({std::move(req.subscriber),
-                                std::move(req.domain)});
+      self->monitor(subscriber);
+      st.subscribers.push_back({std::move(subscriber), std::move(req.domain)});
       FERRY_INFO("events", "subscriber added ("
                              << st.subscribers.size() << " now)");
       return true;
@@ -78,7 +73,7 @@ caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self,
       size_t sent = 0;
       for (auto& s : st.subscribers)
         if (s.domain.empty() || s.domain == ev.domain) {
-          caf::anon_send(s.hdl, ev);
+          self->send(s.hdl, ev);
           ++sent;
         }
       FERRY_INFO("events", "lifecycle: " << ev.domain << " "
@@ -94,20 +89,6 @@ caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self,
                                          << (sent == 1 ? "" : "s"));
     },
   };
-}
-
-void register_event_bus(caf::actor_system& sys, const caf::actor& bus) {
-  sys.registry().put(event_bus_atom::value, bus);
-  bus->attach_functor([&sys, addr = bus.address()] {
-    // A later bus (a restarted root) may have taken the entry over.
-    auto cur = sys.registry().get<caf::actor>(event_bus_atom::value);
-    if (cur && cur.address() == addr)
-      sys.registry().erase(event_bus_atom::value);
-  });
-}
-
-caf::actor event_bus_of(caf::actor_system& sys) {
-  return sys.registry().get<caf::actor>(event_bus_atom::value);
 }
 
 void publish_event(const caf::actor& bus, std::string domain,

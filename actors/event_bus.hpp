@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "messages/events.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -33,26 +34,20 @@ struct event_bus_state {
 
 /// The agent's event bus: one per agent, spawned by the root.
 ///
-///     job / driver actor ──domain_event──> bus ──anon domain_event──> each
-///                                           ^                subscriber
-///     client ─subscribe_events─> session ─> root ─┘ (answered by the root)
+///     job / driver actor ──domain_event──> bus ──domain_event──> session
+///                                           ^                     │
+///     client ─subscribe_events─> session ───┘      client <──relay┘
 ///
-/// It keeps at most `max_subscribers` subscribers (more are refused with
-/// `limit_exceeded`), monitors each and drops it when it terminates or its
-/// node goes away, and logs one line per event. Only local actors publish:
-/// the bus's handle never leaves the agent (events reach subscribers
-/// without a sender, the root answers subscriptions itself).
-caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self,
+/// Subscribers are the sessions of this agent (each relays to its client):
+/// the sender of `subscribe_events` is the subscriber. It keeps at most
+/// `max_subscribers` (more are refused with `limit_exceeded`), monitors
+/// each and drops it when it terminates, and logs one line per event. Its
+/// handle never leaves the agent: it is not registered by name, the root
+/// hands it to the actors that publish, and only actors of this node may
+/// send to it (its door is closed).
+caf::behavior event_bus(door_stateful<event_bus_state>* self,
                         std::string agent_name,
                         size_t max_subscribers = default_max_event_subscribers);
-
-/// Makes `bus` the event bus that `event_bus_of(sys)` finds (the job
-/// manager and the driver actors look it up there). The entry goes when
-/// the bus terminates.
-void register_event_bus(caf::actor_system& sys, const caf::actor& bus);
-
-/// The event bus registered in `sys`, or an invalid handle.
-caf::actor event_bus_of(caf::actor_system& sys);
 
 /// Publishes one event on `bus`, stamped with the current time; does
 /// nothing if `bus` is invalid (unit tests, tools without a bus).

@@ -14,8 +14,8 @@ namespace ferry {
 /// answers that came back within `timeout` (failures and timeouts are left
 /// out). For introspection, where one slow or dead actor must not stall
 /// the answer.
-template <class T, class Msg>
-void fan_out(caf::event_based_actor* self, const std::vector<caf::actor>& targets,
+template <class T, class Self, class Msg>
+void fan_out(Self* self, const std::vector<caf::actor>& targets,
              Msg msg, std::chrono::milliseconds timeout,
              std::function<void(std::vector<T>)> done) {
   struct collector {

@@ -27,7 +27,7 @@ namespace {
 
 using trim_atom = caf::atom_constant<caf::atom("trim")>;
 
-using self_ptr = caf::stateful_actor<job_manager_state>*;
+using self_ptr = door_stateful<job_manager_state>*;
 
 constexpr size_t max_outcomes = 4096;
 
@@ -65,7 +65,7 @@ caf::expected<job_context> context_for(self_ptr self,
   ctx.driver_name = name;
   ctx.driver = i->second;
   ctx.manager = caf::actor_cast<caf::actor>(self);
-  ctx.events = event_bus_of(self->system());
+  ctx.events = st.events;
   ctx.id = st.id;
   ctx.data_listen = st.settings.testhv.listen;
   ctx.agents_tls = !st.settings.insecure_tcp;
@@ -147,12 +147,14 @@ void recover_jobs(self_ptr self) {
 
 } // namespace
 
-caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
+caf::behavior job_manager(door_stateful<job_manager_state>* self,
                           agent_settings settings, identity_ptr id,
                           std::map<std::string, caf::actor> drivers,
-                          std::shared_ptr<job_journal> journal) {
+                          std::shared_ptr<job_journal> journal,
+                          caf::actor events) {
   harden(self, "jobs");
   auto& st = self->state;
+  st.events = std::move(events);
   st.settings = std::move(settings);
   st.id = std::move(id);
   st.drivers = std::move(drivers);

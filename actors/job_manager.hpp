@@ -15,6 +15,7 @@
 #include "config/agent_settings.hpp"
 #include "drivers/job_journal.hpp"
 #include "transport/identity.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -37,6 +38,7 @@ struct job_manager_state {
   std::deque<std::string> outcome_order;
   job_history history; ///< Last finished job per domain (--completed).
   caf::actor peer_links; ///< Sessions with destination agents, reused.
+  caf::actor events;     ///< The agent's event bus (may be invalid).
   /// Running `ferry netcheck` halves (either side), at most
   /// `max_netchecks`.
   std::vector<caf::actor> netchecks;
@@ -59,9 +61,10 @@ struct job_manager_state {
 /// At start it replays the journal: every unfinished job is handed to its
 /// driver's recovery rule, and source jobs whose outcome is unknown become
 /// live jobs again that ask the destination (docs/recovery.md).
-caf::behavior job_manager(caf::stateful_actor<job_manager_state>* self,
+caf::behavior job_manager(door_stateful<job_manager_state>* self,
                           agent_settings settings, identity_ptr id,
                           std::map<std::string, caf::actor> drivers,
-                          std::shared_ptr<job_journal> journal);
+                          std::shared_ptr<job_journal> journal,
+                          caf::actor events);
 
 } // namespace ferry

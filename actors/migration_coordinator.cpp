@@ -18,7 +18,7 @@ namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<coordinator_state>*;
+using self_ptr = door_stateful<coordinator_state>*;
 
 uint64_t ms_since(std::chrono::steady_clock::time_point t) {
   return static_cast<uint64_t>(
@@ -32,9 +32,9 @@ const std::string& job(self_ptr self) {
 }
 
 /// True if `who` was reported down: a request to it would only time out.
-bool is_lost(self_ptr self, const caf::actor& who) {
+bool is_lost(self_ptr self, const caf::actor_addr& who) {
   auto& lost = self->state.lost;
-  return std::find(lost.begin(), lost.end(), who.address()) != lost.end();
+  return std::find(lost.begin(), lost.end(), who) != lost.end();
 }
 
 /// Closes the current phase's clock (see coordinator_state::phase_ms).
@@ -176,7 +176,7 @@ void succeed(self_ptr self, int64_t resumed_at, const std::string& warning) {
 void confirm(self_ptr self, confirm_outcome outcome,
              caf::expected<migration_result> result) {
   auto& st = self->state;
-  if (!st.source_job || is_lost(self, st.source_job)) {
+  if (!st.source_job || is_lost(self, st.source_job.address())) {
     report(self, std::move(result));
     return;
   }
@@ -214,7 +214,7 @@ void fail_after_perform(self_ptr self, caf::error why) {
   auto next = [self, shared] {
     confirm(self, confirm_outcome::failed, *shared);
   };
-  if (!st.dest_job || is_lost(self, st.dest_job)) {
+  if (!st.dest_job || is_lost(self, st.dest_job.address())) {
     next();
     return;
   }
@@ -239,7 +239,7 @@ void finish(self_ptr self) {
                          + "); the source keeps the domain paused until it "
                            "learns the outcome"));
   };
-  if (is_lost(self, st.dest_job)) {
+  if (is_lost(self, st.dest_job.address())) {
     unknown(make_error(errc::disconnected,
                        "the destination agent's job went away"));
     return;
@@ -271,9 +271,13 @@ void perform(self_ptr self) {
       fail_after_perform(self, phase_error(self, "perform", err));
     },
     {st.source_job.address(), st.dest_job.address()});
+  // The source learns where to send the data, not who the destination's
+  // job is: that handle is the coordinator's alone.
+  auto cookie = st.prepare;
+  cookie.dest_job = dest_participant{};
   self
     ->request(st.source_job, st.args.timeouts.perform,
-              mig_perform{job(self), st.prepare})
+              mig_perform{job(self), std::move(cookie)})
     .then(guarded<job_stats&>(self, seq,
                   [self](job_stats& stats) {
                     self->state.perform_stats = std::move(stats);
@@ -285,6 +289,22 @@ void perform(self_ptr self) {
           guarded<caf::error&>(self, seq, [self](caf::error& err) {
             fail_after_perform(self, phase_error(self, "perform", err));
           }));
+}
+
+/// The destination's answer names actors of the destination agent only:
+/// its job and (tunnelled) its pump, never one of ours or a third node's.
+caf::error check_prepare_cookie(self_ptr self) {
+  auto& st = self->state;
+  auto dest = st.args.dest_entry.node();
+  auto& c = st.prepare;
+  if (!c.dest_job || c.dest_job.node() != dest)
+    return make_error(errc::migration_failed,
+                      "prepare returned no job of the destination agent's "
+                      "own");
+  if (c.dest_pump && c.dest_pump.node() != dest)
+    return make_error(errc::migration_failed,
+                      "prepare returned a stream pump of another node");
+  return caf::none;
 }
 
 void prepare(self_ptr self) {
@@ -310,10 +330,8 @@ void prepare(self_ptr self) {
                     auto& st = self->state;
                     st.prepare = std::move(cookie);
                     st.dest_job = st.prepare.dest_job;
-                    if (!st.dest_job) {
-                      confirm(self, confirm_outcome::failed,
-                              make_error(errc::migration_failed,
-                                         "prepare returned no job"));
+                    if (auto err = check_prepare_cookie(self)) {
+                      confirm(self, confirm_outcome::failed, err);
                       return;
                     }
                     self->monitor(st.dest_job);
@@ -341,9 +359,12 @@ void begin(self_ptr self) {
                     auto& st = self->state;
                     st.begin = std::move(cookie);
                     st.source_job = st.begin.source_job;
-                    if (!st.source_job) {
+                    if (!st.source_job
+                        || st.source_job.node()
+                             != st.args.source_entry.node()) {
                       report(self, make_error(errc::migration_failed,
-                                              "begin returned no job"));
+                                              "begin returned no job of the "
+                                              "source agent's own"));
                       return;
                     }
                     self->monitor(st.source_job);
@@ -372,7 +393,7 @@ void connect_own(self_ptr self) {
     if (!l)
       return unreachable(self, l.error());
     self->state.dest_link = std::move(*l);
-    connected(self, self->state.dest_link.session);
+    connected(self, caf::actor_cast<caf::actor>(self->state.dest_link.session));
   });
 }
 
@@ -384,7 +405,9 @@ void connect_pooled(self_ptr self) {
   self
     ->request(st.args.peer_links, timeout,
               get_peer_session{st.args.flags.dest_uri})
-    .then([self](peer_session& s) { connected(self, std::move(s.session)); },
+    .then([self](peer_session& s) {
+            connected(self, caf::actor_cast<caf::actor>(s.session));
+          },
           [self](caf::error& err) { unreachable(self, err); });
 }
 
@@ -416,7 +439,7 @@ bool valid_job_id(const std::string& id) {
   return true;
 }
 
-caf::behavior migration_coordinator(caf::stateful_actor<coordinator_state>* self,
+caf::behavior migration_coordinator(door_stateful<coordinator_state>* self,
                                     coordinator_args args) {
   harden(self, "coordinator");
   auto& st = self->state;

@@ -12,6 +12,7 @@
 
 #include "messages/migration.hpp"
 #include "transport/connector.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -55,8 +56,8 @@ struct coordinator_state {
   std::function<void(caf::error)> on_loss; ///< Current phase's failure path.
   std::vector<caf::actor_addr> waiting_on; ///< Whose loss fails the phase.
   std::vector<caf::actor_addr> lost; ///< Monitored actors already down.
-  caf::actor source_job;
-  caf::actor dest_job;
+  source_participant source_job;
+  dest_participant dest_job;
   agent_link dest_link;
   begin_cookie begin;
   prepare_cookie prepare;
@@ -87,7 +88,7 @@ struct coordinator_state {
 /// destination side. The answer to finish decides everything: before it,
 /// any failure resumes the source; after it, the source is destroyed; when
 /// it is lost, the source stays paused and resolves the outcome itself.
-caf::behavior migration_coordinator(caf::stateful_actor<coordinator_state>* self,
+caf::behavior migration_coordinator(door_stateful<coordinator_state>* self,
                                     coordinator_args args);
 
 /// A fresh job id: 32 hex digits, the first 12 the creation time in Unix

@@ -9,6 +9,7 @@
 #include "transport/uri.hpp"
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
+#include "transport/door/interface.hpp"
 #include "messages/migration_rules.hpp"
 #include "util/faults.hpp"
 #include "util/log.hpp"
@@ -17,7 +18,7 @@ namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<destination_job_state>*;
+using self_ptr = door_stateful<destination_job_state>*;
 
 void stop_pump(self_ptr self) {
   if (self->state.pump) {
@@ -171,7 +172,7 @@ caf::behavior prepared(self_ptr self) {
 } // namespace
 
 caf::behavior migration_destination(
-  caf::stateful_actor<destination_job_state>* self, job_context ctx) {
+  door_stateful<destination_job_state>* self, job_context ctx) {
   harden(self, "destination");
   self->state.ctx = std::move(ctx);
   self->state.started = std::chrono::steady_clock::now();
@@ -197,6 +198,15 @@ caf::behavior migration_destination(
       st.job_id = req.job_id;
       st.flags = req.flags;
       st.coordinator = req.coordinator;
+      if (!st.coordinator) {
+        self->quit();
+        return make_error(errc::invalid_argument,
+                          "prepare without a coordinator");
+      }
+      // Its coordinator, and no other actor of another node, drives it.
+      self->open_door(st.coordinator.node(), st.coordinator.id(),
+                      accepted_types<dest_participant>(self->system()), false,
+                      "destination job " + st.job_id);
       auto def = parse_domain_xml(req.xml);
       if (!def) {
         self->quit();
@@ -204,7 +214,7 @@ caf::behavior migration_destination(
       }
       st.domain = def->name;
       prepare_cookie cookie;
-      cookie.dest_job = caf::actor_cast<caf::actor>(self);
+      cookie.dest_job = caf::actor_cast<dest_participant>(self);
       incoming_spec spec;
       if (st.flags.tunnelled) {
         int ours = -1;
@@ -215,10 +225,13 @@ caf::behavior migration_destination(
         }
         st.pump_stats = std::make_shared<pump_shared>();
         pump_config cfg;
-        st.pump = self->spawn<caf::detached>(stream_pump, st.job_id, ours,
-                                             caf::actor{}, cfg, st.pump_stats);
+        // Greeted by the source agent's pump: the coordinator's node (a
+        // tunnel is peer-to-peer).
+        st.pump = spawn_waiting_pump(self, st.job_id, ours,
+                                     st.coordinator.node(), cfg,
+                                     st.pump_stats);
         self->monitor(st.pump);
-        cookie.dest_pump = st.pump;
+        cookie.dest_pump = caf::actor_cast<pump_remote>(st.pump);
         spec.how = incoming_spec::kind::fd;
         spec.fd = theirs;
       } else {

@@ -11,6 +11,7 @@
 #include "actors/job_context.hpp"
 #include "actors/stream_pump.hpp"
 #include "messages/migration.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -39,6 +40,6 @@ struct destination_job_state {
 /// commits only if the hypervisor verified the final digest and the guest
 /// is paused; the commit is the moment the domain changes owner.
 caf::behavior migration_destination(
-  caf::stateful_actor<destination_job_state>* self, job_context ctx);
+  door_stateful<destination_job_state>* self, job_context ctx);
 
 } // namespace ferry

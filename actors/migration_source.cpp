@@ -13,6 +13,7 @@
 #include "actors/hardening.hpp"
 #include "actors/job_history.hpp"
 #include "messages/all.hpp"
+#include "transport/door/interface.hpp"
 #include "messages/migration_rules.hpp"
 #include "transport/connector.hpp"
 #include "transport/uri.hpp"
@@ -297,9 +298,11 @@ caf::expected<migration_target> make_target(self_ptr self,
     return t;
   }
   if (f.tunnelled) {
-    if (!cookie.dest_pump)
+    // The tunnel ends at another agent's pump, never at an actor of this
+    // node (the local coordinator checked that it is the destination's).
+    if (!cookie.dest_pump || cookie.dest_pump.node() == self->node())
       return make_error(errc::migration_failed,
-                        "the destination offered no stream pump");
+                        "the destination offered no stream pump of its own");
     int ours = -1;
     int theirs = -1;
     if (!make_pump_socketpair(ours, theirs))
@@ -307,8 +310,9 @@ caf::expected<migration_target> make_target(self_ptr self,
     st.pump_stats = std::make_shared<pump_shared>();
     pump_config cfg;
     cfg.bandwidth = f.bandwidth_mibps * 1024 * 1024;
-    st.pump = self->spawn<caf::detached>(stream_pump, st.job_id, ours,
-                                         cookie.dest_pump, cfg, st.pump_stats);
+    st.pump = self->spawn<caf::detached>(
+      stream_pump, st.job_id, ours, caf::actor_cast<caf::actor>(cookie.dest_pump),
+      caf::node_id{}, cfg, st.pump_stats);
     self->monitor(st.pump);
     t.how = migration_target::kind::fd;
     t.fd = theirs;
@@ -460,9 +464,28 @@ caf::behavior begun(self_ptr self) {
     .or_else(common(self));
 }
 
+/// Opens the job to its coordinator, the only actor of another node that
+/// may drive it. A peer-to-peer job is coordinated by this agent itself:
+/// one that names a coordinator elsewhere is refused.
+caf::error admit_coordinator(self_ptr self) {
+  auto& st = self->state;
+  if (!st.coordinator)
+    return make_error(errc::invalid_argument, "begin without a coordinator");
+  if (st.coordinator.node() == self->node())
+    return caf::none;
+  if (st.flags.p2p || st.flags.tunnelled || st.flags.direct)
+    return make_error(errc::invalid_argument,
+                      "a peer-to-peer or direct migration is coordinated by "
+                      "its source agent; send migrate, not begin");
+  self->open_door(st.coordinator.node(), st.coordinator.id(),
+                  accepted_types<source_participant>(self->system()), false,
+                  "source job " + st.job_id);
+  return caf::none;
+}
+
 } // namespace
 
-caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
+caf::behavior migration_source(door_stateful<source_job_state>* self,
                                job_context ctx) {
   harden(self, "source");
   self->state.ctx = std::move(ctx);
@@ -524,6 +547,10 @@ caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
       st.flags = req.flags;
       st.coordinator = req.coordinator;
       st.stats.job_id = req.job_id;
+      if (auto err = admit_coordinator(self)) {
+        self->quit();
+        return err;
+      }
       auto rp = self->make_response_promise<begin_cookie>();
       self
         ->request(st.ctx.driver, st.ctx.driver_timeout,
@@ -544,7 +571,7 @@ caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
             if (st.coordinator)
               self->monitor(st.coordinator);
             begin_cookie cookie;
-            cookie.source_job = caf::actor_cast<caf::actor>(self);
+            cookie.source_job = caf::actor_cast<source_participant>(self);
             cookie.xml = std::move(br.xml);
             cookie.source_agent = st.ctx.agent_name;
             cookie.memory_bytes = br.memory_bytes;

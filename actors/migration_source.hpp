@@ -14,6 +14,7 @@
 #include "actors/job_context.hpp"
 #include "actors/stream_pump.hpp"
 #include "messages/migration.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -79,7 +80,7 @@ struct source_job_state {
 /// If its coordinator disappears it decides alone: before perform, release;
 /// during perform, cancel and resume; after the data was verified, keep the
 /// guest paused and ask the destination what happened (never resume blind).
-caf::behavior migration_source(caf::stateful_actor<source_job_state>* self,
+caf::behavior migration_source(door_stateful<source_job_state>* self,
                                job_context ctx);
 
 } // namespace ferry

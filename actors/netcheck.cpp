@@ -14,6 +14,7 @@
 #include "actors/hardening.hpp"
 #include "actors/peer_link.hpp"
 #include "messages/all.hpp"
+#include "transport/door/interface.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -107,7 +108,7 @@ bool still_moving(uint64_t now_bytes, uint64_t& last_bytes,
 
 // -- source --------------------------------------------------------------
 
-using source_ptr = caf::stateful_actor<netcheck_source_state>*;
+using source_ptr = door_stateful<netcheck_source_state>*;
 
 void fail(source_ptr self, caf::error err) {
   auto& st = self->state;
@@ -170,9 +171,10 @@ void start_transfer(source_ptr self) {
   if (!make_pump_socketpair(ours, theirs))
     return fail(self, make_error(errc::io_error, "cannot create a socketpair"));
   st.pump_stats = std::make_shared<pump_shared>();
-  st.pump = self->spawn<caf::detached>(stream_pump, st.args.check_id, ours,
-                                       st.dest.pump, pump_config{},
-                                       st.pump_stats);
+  st.pump = self->spawn<caf::detached>(
+    stream_pump, st.args.check_id, ours,
+    caf::actor_cast<caf::actor>(st.dest.pump), caf::node_id{}, pump_config{},
+    st.pump_stats);
   self->monitor(st.pump);
   st.feed_fd = theirs;
   st.started = clock_type::now();
@@ -247,7 +249,7 @@ netcheck_source_state::~netcheck_source_state() {
   stop_thread(feed_fd, feeder);
 }
 
-caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
+caf::behavior netcheck_source(door_stateful<netcheck_source_state>* self,
                               netcheck_args args) {
   harden(self, "netcheck");
   self->state.args = std::move(args);
@@ -279,12 +281,16 @@ caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
               ->request(peer.session, std::chrono::seconds{30},
                         netcheck_prepare{st.args.check_id, st.req.bytes})
               .then(
-                [self](netcheck_cookie& cookie) {
+                [self, session = peer.session](netcheck_cookie& cookie) {
                   auto& st = self->state;
-                  if (!cookie.sink || !cookie.pump)
+                  // Both ends of the tunnel are the destination agent's.
+                  if (!cookie.sink || !cookie.pump
+                      || cookie.sink.node() != session.node()
+                      || cookie.pump.node() != session.node())
                     return fail(self, make_error(errc::internal,
                                                  "the destination offered "
-                                                 "no stream pump"));
+                                                 "no stream pump of its "
+                                                 "own"));
                   st.dest = std::move(cookie);
                   self->monitor(st.dest.sink);
                   start_transfer(self);
@@ -322,7 +328,7 @@ netcheck_sink_state::~netcheck_sink_state() {
   stop_thread(drain_fd, drain);
 }
 
-caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
+caf::behavior netcheck_sink(door_stateful<netcheck_sink_state>* self,
                             caf::actor manager, netcheck_slots slots,
                             std::chrono::milliseconds stall_limit) {
   harden(self, "netcheck");
@@ -363,12 +369,20 @@ caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
         self->quit();
         return make_error(errc::io_error, "cannot create a socketpair");
       }
+      if (!req.requester) {
+        self->quit();
+        return make_error(errc::invalid_argument, "netcheck without a source");
+      }
       st.check_id = std::move(req.check_id);
       st.expected = req.bytes;
+      // Only the checking agent's source collects the result.
+      self->open_door(req.requester.node(), req.requester.id(),
+                      accepted_types<netcheck_sink_remote>(self->system()),
+                      false, "netcheck sink " + st.check_id);
       st.pump_stats = std::make_shared<pump_shared>();
-      st.pump = self->spawn<caf::detached>(stream_pump, st.check_id, ours,
-                                           caf::actor{}, pump_config{},
-                                           st.pump_stats);
+      st.pump = spawn_waiting_pump(self, st.check_id, ours,
+                                   req.requester.node(), pump_config{},
+                                   st.pump_stats);
       self->monitor(st.pump);
       st.got = std::make_shared<netcheck_counters>();
       st.drain_fd = theirs;
@@ -377,7 +391,8 @@ caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
       self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
       FERRY_INFO("netcheck", "check " << st.check_id << ": receiving "
                                       << st.expected << " bytes");
-      return netcheck_cookie{caf::actor_cast<caf::actor>(self), st.pump};
+      return netcheck_cookie{caf::actor_cast<netcheck_sink_remote>(self),
+                             caf::actor_cast<pump_remote>(st.pump)};
     },
     [self](const netcheck_collect& req) -> caf::result<netcheck_received> {
       auto& st = self->state;

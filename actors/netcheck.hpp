@@ -13,6 +13,7 @@
 
 #include "actors/stream_pump.hpp"
 #include "messages/netcheck.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -97,7 +98,7 @@ struct netcheck_source_state {
 /// the source hypervisor. The result is the tunnel's throughput, after
 /// the sink confirmed that every byte arrived in order. Spawn detached
 /// (its destructor joins the feeder thread); answers one netcheck_request.
-caf::behavior netcheck_source(caf::stateful_actor<netcheck_source_state>* self,
+caf::behavior netcheck_source(door_stateful<netcheck_source_state>* self,
                               netcheck_args args);
 
 struct netcheck_sink_state {
@@ -121,7 +122,7 @@ struct netcheck_sink_state {
 /// what the pump writes and checks each position stamp. Answers one
 /// netcheck_prepare (with its cookie) and one netcheck_collect; quits when
 /// nothing moved for `stall_limit` or `manager` ends. Spawn detached.
-caf::behavior netcheck_sink(caf::stateful_actor<netcheck_sink_state>* self,
+caf::behavior netcheck_sink(door_stateful<netcheck_sink_state>* self,
                             caf::actor manager, netcheck_slots slots,
                             std::chrono::milliseconds stall_limit);
 

@@ -10,7 +10,7 @@ namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<peer_link_state>*;
+using self_ptr = door_stateful<peer_link_state>*;
 
 struct peer_link_tick {};
 
@@ -67,7 +67,7 @@ void maybe_quit_unused(self_ptr self) {
 
 } // namespace
 
-caf::behavior peer_link(caf::stateful_actor<peer_link_state>* self,
+caf::behavior peer_link(door_stateful<peer_link_state>* self,
                         connect_request req, caf::actor pool,
                         std::chrono::milliseconds idle) {
   harden(self, "peers");

@@ -13,6 +13,7 @@
 
 #include "transport/acl.hpp"
 #include "transport/connector.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -29,7 +30,7 @@ typename Inspector::result_type inspect(Inspector& f, get_peer_session& x) {
 
 /// An authenticated session with another agent, shared by jobs.
 struct peer_session {
-  caf::actor session;
+  session_remote session;
   std::string agent_name; ///< Proven name of the peer (certificate CN).
   std::vector<role> roles; ///< What the peer lets this agent do.
 };
@@ -74,7 +75,7 @@ struct peer_link_state {
 /// when this actor goes. Users (the jobs that asked) are monitored, so a
 /// session is never closed under a running job. It quits when the session
 /// or its connection goes down; the pool then opens a new one on demand.
-caf::behavior peer_link(caf::stateful_actor<peer_link_state>* self,
+caf::behavior peer_link(door_stateful<peer_link_state>* self,
                         connect_request req, caf::actor pool,
                         std::chrono::milliseconds idle);
 

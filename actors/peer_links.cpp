@@ -10,7 +10,7 @@ namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<peer_links_state>*;
+using self_ptr = door_stateful<peer_links_state>*;
 
 void forget(self_ptr self, const caf::actor_addr& link) {
   auto& links = self->state.links;
@@ -24,7 +24,7 @@ void forget(self_ptr self, const caf::actor_addr& link) {
 
 } // namespace
 
-caf::behavior peer_links(caf::stateful_actor<peer_links_state>* self,
+caf::behavior peer_links(door_stateful<peer_links_state>* self,
                          peer_links_config cfg) {
   harden(self, "peers");
   self->state.cfg = std::move(cfg);

@@ -9,6 +9,7 @@
 
 #include "actors/peer_link.hpp"
 #include "transport/identity.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -31,7 +32,7 @@ struct peer_links_state {
 /// time; CAF already keeps the connection itself. One `peer_link` per
 /// destination URI serves every job to that agent; a link that fails or
 /// whose session ends is forgotten, and the next job opens a new one.
-caf::behavior peer_links(caf::stateful_actor<peer_links_state>* self,
+caf::behavior peer_links(door_stateful<peer_links_state>* self,
                          peer_links_config cfg);
 
 } // namespace ferry

@@ -1,11 +1,14 @@
 #include "actors/session.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include <chrono>
+
 #include <caf/result.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "transport/acl.hpp"
+#include "transport/door/interface.hpp"
 #include "util/faults.hpp"
 #include "util/log.hpp"
 
@@ -13,18 +16,25 @@ namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<session_state>*;
+using namespace std::chrono_literals;
+
+/// How long the session waits for its own node's actors. The client's
+/// request has its own timeout; these only bound a local actor that never
+/// answers, so they are as long as the slowest legitimate work.
+constexpr auto quick = std::chrono::milliseconds{60s};
+constexpr auto lifecycle = std::chrono::milliseconds{10min};
+constexpr auto migration = std::chrono::milliseconds{7h};
 
 /// Returns an error if the session's identity lacks `needed` (or, when
 /// given, the alternative role `also`).
-caf::error check(self_ptr self, role needed, const char* what,
+caf::error check(session_self self, role needed, const char* what,
                  role also = role::read, bool has_also = false) {
   ++self->state.requests;
   auto& b = self->state.bind;
   if (acl::has(b.roles, needed) || (has_also && acl::has(b.roles, also)))
     return caf::none;
   ++self->state.denied;
-  FERRY_WARN("session", "denied " << what << " to '" << b.identity
+  FERRY_WARN("session", "denied " << what << " to '" << log::escape(b.identity)
                                   << "' (needs role " << to_string(needed)
                                   << ")");
   return make_error(errc::permission_denied,
@@ -32,31 +42,103 @@ caf::error check(self_ptr self, role needed, const char* what,
                       + " (needs role " + to_string(needed) + ")");
 }
 
-/// Hands `req` to `dest`; the reply goes straight to the original sender.
+/// Asks `dest` (an actor of this node) and answers the client with what
+/// comes back: the answer's sender is always this session.
 template <class T, class Request>
-caf::result<T> forward(self_ptr self, const caf::actor& dest, Request&& req) {
-  self->delegate(dest, std::forward<Request>(req));
-  return caf::delegated<T>{};
+caf::result<T> relay(session_self self, const caf::actor& dest,
+                     std::chrono::milliseconds timeout, Request&& req) {
+  auto rp = self->make_response_promise<T>();
+  self->request(dest, timeout, std::forward<Request>(req))
+    .then([rp](T& x) mutable { rp.deliver(std::move(x)); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+/// The client's actor that sent the current request.
+caf::actor sender_of(session_self self) {
+  return caf::actor_cast<caf::actor>(self->current_sender());
+}
+
+const std::string& who(session_self self) {
+  return self->state.bind.identity;
+}
+
+caf::result<bool> on_subscribe(session_self self, subscribe_events& req) {
+  if (auto err = check(self, role::read, "subscribe to events"))
+    return err;
+  if (auto err = check_subscription(req))
+    return err;
+  auto subscriber = sender_of(self);
+  if (!subscriber)
+    return make_error(errc::invalid_argument, "no subscriber");
+  FERRY_INFO("session", "'" << log::escape(who(self))
+                            << "' subscribes to events"
+                            << (req.domain.empty()
+                                  ? ""
+                                  : " of " + log::escape(req.domain)));
+  auto rp = self->make_response_promise<bool>();
+  self->request(self->state.bind.events, quick, std::move(req))
+    .then(
+      [self, rp, subscriber](bool ok) mutable {
+        self->state.subscriber
+          = caf::actor_cast<event_subscriber_remote>(subscriber);
+        rp.deliver(ok);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+session_summary summary(session_self self) {
+  auto& b = self->state.bind;
+  session_summary out;
+  out.identity = b.identity;
+  out.driver = b.driver_name;
+  for (auto r : b.roles)
+    out.roles += (out.roles.empty() ? "" : ",") + std::string{to_string(r)};
+  out.requests = self->state.requests;
+  out.denied = self->state.denied;
+  return out;
+}
+
+caf::result<bool> on_arm_fault(session_self self, const arm_fault& req) {
+  if (auto err = check(self, role::admin, "inject faults"))
+    return err;
+  if (req.action > static_cast<uint8_t>(faults::action::freeze))
+    return make_error(errc::invalid_argument, "unknown fault action");
+  if (auto err = faults::arm(req.point, static_cast<faults::action>(req.action),
+                             req.count))
+    return err;
+  return true;
 }
 
 } // namespace
 
-caf::behavior session_actor(caf::stateful_actor<session_state>* self,
-                            session_binding bind) {
+door session_door(caf::actor_system& sys, const session_binding& bind) {
+  // The one door a client has after the handshake: its session, from the
+  // client's node only.
+  return {0, bind.client.node(), 0, accepted_types<session_remote>(sys), true,
+          "session of '" + bind.identity + "'"};
+}
+
+session_actor_type::behavior_type session_actor(session_self self,
+                                                session_binding bind) {
   harden(self, "session");
   self->state.bind = std::move(bind);
   auto& b = self->state.bind;
+  auto door = session_door(self->system(), b);
+  door.actor = self->id();
+  self->open_door(std::move(door));
   self->monitor(b.client);
   self->set_down_handler([self](caf::down_msg& msg) {
     if (msg.source == self->state.bind.client.address()) {
-      FERRY_INFO("session", "'" << self->state.bind.identity
+      FERRY_INFO("session", "'" << log::escape(who(self))
                                 << "' disconnected after "
                                 << self->state.requests << " requests");
       self->quit();
     }
   });
-  FERRY_INFO("session", "'" << b.identity << "' connected to driver "
-                            << b.driver_name);
+  FERRY_INFO("session", "'" << log::escape(b.identity)
+                            << "' connected to driver " << b.driver_name);
   auto driver = b.driver;
   auto root = b.root;
   auto jobs = b.jobs;
@@ -65,45 +147,46 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
     [self, root](const introspect& req) -> caf::result<agent_snapshot> {
       if (auto err = check(self, role::admin, "inspect the agent's actors"))
         return err;
-      return forward<agent_snapshot>(self, root, req);
+      return relay<agent_snapshot>(self, root, quick, req);
     },
     [self](const get_session_summary&) -> session_summary {
-      // From the gatekeeper (local): this session's own counters.
+      return summary(self); // from the gatekeeper (local)
+    },
+    [self](roles_update& up) {
       auto& b = self->state.bind;
-      session_summary out;
-      out.identity = b.identity;
-      out.driver = b.driver_name;
-      for (auto r : b.roles)
-        out.roles += (out.roles.empty() ? "" : ",") + std::string{to_string(r)};
-      out.requests = self->state.requests;
-      out.denied = self->state.denied;
-      return out;
+      if (up.roles.empty()) {
+        FERRY_INFO("session", "'" << log::escape(b.identity)
+                                  << "' no longer holds a role (ACL "
+                                     "reloaded): session ended");
+        self->quit();
+        return;
+      }
+      b.roles = std::move(up.roles);
+    },
+    [self](domain_event& ev) {
+      // From the bus (local): on to the client that subscribed.
+      if (self->state.subscriber)
+        self->send(self->state.subscriber, std::move(ev));
     },
     [self](const arm_fault& req) -> caf::result<bool> {
-      if (auto err = check(self, role::admin, "inject faults"))
-        return err;
-      faults::action act;
-      if (req.action > static_cast<uint8_t>(faults::action::freeze))
-        return make_error(errc::invalid_argument, "unknown fault action");
-      act = static_cast<faults::action>(req.action);
-      if (auto err = faults::arm(req.point, act, req.count))
-        return err;
-      return true;
+      return on_arm_fault(self, req);
     },
     [self, jobs, drv_name](migrate_request& req)
       -> caf::result<migration_result> {
       if (auto err = check(self, role::admin, "migrate domains"))
         return err;
       req.driver = drv_name;
-      FERRY_INFO("session", "'" << self->state.bind.identity << "' migrates "
-                                << req.domain << " to " << req.flags.dest_uri);
-      return forward<migration_result>(self, jobs, std::move(req));
+      FERRY_INFO("session", "'" << log::escape(who(self)) << "' migrates "
+                                << log::escape(req.domain) << " to "
+                                << log::escape(req.flags.dest_uri));
+      return relay<migration_result>(self, jobs, migration, std::move(req));
     },
     [self, jobs, drv_name](mig_begin& req) -> caf::result<begin_cookie> {
       if (auto err = check(self, role::admin, "migrate domains"))
         return err;
       req.driver = drv_name;
-      return forward<begin_cookie>(self, jobs, std::move(req));
+      req.coordinator = sender_of(self);
+      return relay<begin_cookie>(self, jobs, lifecycle, std::move(req));
     },
     [self, jobs, drv_name](mig_prepare& req) -> caf::result<prepare_cookie> {
       // Managed: the client (admin) prepares; peer-to-peer: the source
@@ -112,14 +195,16 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
                            role::admin, true))
         return err;
       req.driver = drv_name;
-      return forward<prepare_cookie>(self, jobs, std::move(req));
+      req.coordinator = sender_of(self);
+      return relay<prepare_cookie>(self, jobs, lifecycle, std::move(req));
     },
     [self, jobs](netcheck_request& req) -> caf::result<netcheck_result> {
       if (auto err = check(self, role::admin, "run netchecks"))
         return err;
-      FERRY_INFO("session", "'" << self->state.bind.identity
-                                << "' checks the tunnel to " << req.dest_uri);
-      return forward<netcheck_result>(self, jobs, std::move(req));
+      FERRY_INFO("session", "'" << log::escape(who(self))
+                                << "' checks the tunnel to "
+                                << log::escape(req.dest_uri));
+      return relay<netcheck_result>(self, jobs, migration, std::move(req));
     },
     [self, jobs](netcheck_prepare& req) -> caf::result<netcheck_cookie> {
       // The source agent of a netcheck, with the role a p2p migration
@@ -127,67 +212,70 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
       if (auto err = check(self, role::peer, "receive netchecks", role::admin,
                            true))
         return err;
-      return forward<netcheck_cookie>(self, jobs, std::move(req));
+      req.requester = sender_of(self);
+      return relay<netcheck_cookie>(self, jobs, quick, std::move(req));
     },
     [self, jobs](const mig_query_outcome& req) -> caf::result<mig_outcome> {
       if (auto err = check(self, role::peer, "query migration outcomes",
                            role::admin, true))
         return err;
-      return forward<mig_outcome>(self, jobs, req);
+      return relay<mig_outcome>(self, jobs, quick, req);
     },
     [self, jobs, drv_name](job_control& req) -> caf::result<job_stats> {
       auto needed = req.verb == job_verb::info ? role::read : role::admin;
       if (auto err = check(self, needed, "control migration jobs"))
         return err;
+      if (req.verb != job_verb::info)
+        FERRY_INFO("session", "'" << log::escape(who(self)) << "' "
+                                  << to_string(req.verb) << " job of "
+                                  << log::escape(req.domain));
       req.driver = drv_name;
-      return forward<job_stats>(self, jobs, std::move(req));
+      return relay<job_stats>(self, jobs, lifecycle, std::move(req));
     },
     [self, driver](list_domains& req) -> caf::result<std::vector<domain_info>> {
       if (auto err = check(self, role::read, "list domains"))
         return err;
-      return forward<std::vector<domain_info>>(self, driver, std::move(req));
+      return relay<std::vector<domain_info>>(self, driver, quick,
+                                             std::move(req));
     },
     [self, driver](get_domain_info& req) -> caf::result<domain_info> {
       if (auto err = check(self, role::read, "read domain info"))
         return err;
-      return forward<domain_info>(self, driver, std::move(req));
+      return relay<domain_info>(self, driver, quick, std::move(req));
     },
     [self, driver](get_domain_xml& req) -> caf::result<std::string> {
       if (auto err = check(self, role::read, "read domain XML"))
         return err;
-      return forward<std::string>(self, driver, std::move(req));
+      return relay<std::string>(self, driver, quick, std::move(req));
     },
     [self, driver](get_domain_digest& req) -> caf::result<domain_digest> {
       if (auto err = check(self, role::read, "read domain digests"))
         return err;
-      return forward<domain_digest>(self, driver, std::move(req));
+      return relay<domain_digest>(self, driver, lifecycle, std::move(req));
     },
-    [self, root](subscribe_events& req) -> caf::result<bool> {
-      if (auto err = check(self, role::read, "subscribe to events"))
-        return err;
-      FERRY_INFO("session", "'" << self->state.bind.identity
-                                << "' subscribes to events"
-                                << (req.domain.empty() ? ""
-                                                       : " of " + req.domain));
-      return forward<bool>(self, root, std::move(req));
+    [self](subscribe_events& req) -> caf::result<bool> {
+      return on_subscribe(self, req);
     },
     [self, root](get_node_info& req) -> caf::result<node_info> {
       if (auto err = check(self, role::read, "read node info"))
         return err;
-      return forward<node_info>(self, root, std::move(req));
+      return relay<node_info>(self, root, quick, std::move(req));
     },
     [self, driver](define_domain& req) -> caf::result<domain_info> {
       if (auto err = check(self, role::admin, "define domains"))
         return err;
-      return forward<domain_info>(self, driver, std::move(req));
+      FERRY_INFO("session", "'" << log::escape(who(self))
+                                << "' defines a domain");
+      return relay<domain_info>(self, driver, lifecycle, std::move(req));
     },
     [self, driver](domain_op& req) -> caf::result<domain_info> {
       std::string what = std::string{to_string(req.verb)} + " domains";
       if (auto err = check(self, role::admin, what.c_str()))
         return err;
-      FERRY_INFO("session", "'" << self->state.bind.identity << "' "
-                                << to_string(req.verb) << " " << req.name);
-      return forward<domain_info>(self, driver, std::move(req));
+      FERRY_INFO("session", "'" << log::escape(who(self)) << "' "
+                                << to_string(req.verb) << " "
+                                << log::escape(req.name));
+      return relay<domain_info>(self, driver, lifecycle, std::move(req));
     },
   };
 }

@@ -32,7 +32,7 @@ caf::result<job_stats> on_job_control(self_ptr self, const job_control& req) {
       auto bytes = req.value * 1024 * 1024;
       st.flags.bandwidth_mibps = req.value;
       if (st.pump)
-        self->send(st.pump, bytes);
+        self->send(st.pump, pump_rate{bytes});
       else
         caf::anon_send(st.ctx.driver, drv_tune{st.domain, bytes, 0});
       return snapshot(self);

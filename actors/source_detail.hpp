@@ -15,10 +15,11 @@
 #include "actors/migration_source.hpp"
 #include "messages/events.hpp"
 #include "messages/migration.hpp"
+#include "transport/door/door_actor.hpp"
 
 namespace ferry::source_detail {
 
-using self_ptr = caf::stateful_actor<source_job_state>*;
+using self_ptr = door_stateful<source_job_state>*;
 
 /// Time to ask the destination again (local self-message).
 struct src_resolve {

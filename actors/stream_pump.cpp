@@ -10,13 +10,14 @@
 
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
+#include "transport/door/interface.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<stream_pump_state>*;
+using self_ptr = door_stateful<stream_pump_state>*;
 using clock_type = std::chrono::steady_clock;
 
 /// Reader thread to its own pump: our descriptor reached its end.
@@ -88,7 +89,7 @@ void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
         --sh->credit;
       }
       sh->bytes_out += filled;
-      caf::anon_send(peer, pump_chunk{seq++, std::move(buf)});
+      caf::send_as(me, peer, pump_chunk{seq++, std::move(buf)});
       sent += filled;
       auto limit = sh->bandwidth.load();
       if (limit > 0) {
@@ -101,7 +102,7 @@ void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
       }
     }
     if (eof) {
-      caf::anon_send(peer, pump_eof{seq});
+      caf::send_as(me, peer, pump_eof{seq});
       caf::anon_send(me, reader_done{});
       return;
     }
@@ -180,12 +181,71 @@ bool make_pump_socketpair(int& ours, int& theirs) {
   return true;
 }
 
-caf::behavior stream_pump(caf::stateful_actor<stream_pump_state>* self,
+namespace {
+
+/// Opens the pump to its peer pump, which alone may feed it.
+void admit_peer(self_ptr self) {
+  auto& peer = self->state.peer;
+  self->open_door(peer.node(), peer.id(),
+                  accepted_types<pump_peer>(self->system()), false,
+                  "pump of job " + self->state.job_id);
+}
+
+/// True if the current message comes from the peer pump.
+bool from_peer(self_ptr self) {
+  if (self->current_sender() == self->state.peer)
+    return true;
+  FERRY_WARN("pump", "job " << self->state.job_id
+                            << ": dropped a message from an actor that is "
+                               "not this pump's peer");
+  return false;
+}
+
+caf::result<bool> on_hello(self_ptr self, const pump_hello& hello) {
+  auto& st = self->state;
+  auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+  if (st.peer || hello.job_id != st.job_id || !sender
+      || (st.greeter && sender.node() != st.greeter))
+    return make_error(errc::stale_message, "unexpected pump_hello");
+  st.peer = std::move(sender);
+  self->monitor(st.peer);
+  admit_peer(self);
+  start_reader(self);
+  return true;
+}
+
+} // namespace
+
+door pump_greeting_door(caf::actor_system& sys, const caf::node_id& greeter,
+                        const std::string& job_id) {
+  // The peer's first chunks may be on the wire right behind its hello,
+  // before this pump has taken the hello: the door already lets a pump's
+  // messages through from the greeter's node, and the pump itself takes
+  // them from the pump that greeted it only (`from_peer`).
+  return {0, greeter, 0, accepted_types<pump_remote>(sys), false,
+          "pump of job " + job_id + " (awaiting its peer)"};
+}
+
+caf::actor spawn_waiting_pump(caf::local_actor* spawner, std::string job_id,
+                              int fd, caf::node_id greeter, pump_config cfg,
+                              std::shared_ptr<pump_shared> shared) {
+  auto door = pump_greeting_door(spawner->system(), greeter, job_id);
+  auto pump = spawner->spawn<caf::detached>(stream_pump, std::move(job_id), fd,
+                                            caf::actor{}, std::move(greeter),
+                                            cfg, std::move(shared));
+  door.actor = pump.id();
+  open_door_early(spawner->system(), std::move(door));
+  return pump;
+}
+
+caf::behavior stream_pump(door_stateful<stream_pump_state>* self,
                           std::string job_id, int fd, caf::actor peer,
-                          pump_config cfg, std::shared_ptr<pump_shared> shared) {
+                          caf::node_id greeter, pump_config cfg,
+                          std::shared_ptr<pump_shared> shared) {
   harden(self, "pump");
   auto& st = self->state;
   st.job_id = std::move(job_id);
+  st.greeter = std::move(greeter);
   st.fd = fd;
   st.cfg = cfg;
   st.shared = std::move(shared);
@@ -199,20 +259,28 @@ caf::behavior stream_pump(caf::stateful_actor<stream_pump_state>* self,
   if (peer) {
     st.peer = std::move(peer);
     self->monitor(st.peer);
-    self->send(st.peer, pump_hello{st.job_id, caf::actor_cast<caf::actor>(self)});
+    admit_peer(self);
+    // A request, so that the answer comes back as one (an answer to a plain
+    // message would arrive as a message the peer's door refuses).
+    self->request(st.peer, std::chrono::seconds{30}, pump_hello{st.job_id})
+      .then([](bool) {},
+            [self](caf::error& err) {
+              FERRY_WARN("pump", "job " << self->state.job_id
+                                        << ": the peer pump refused us: "
+                                        << error_text(err));
+              self->quit(err);
+            });
     start_reader(self);
+  } else {
+    auto door = pump_greeting_door(self->system(), st.greeter, st.job_id);
+    door.actor = self->id();
+    self->open_door(std::move(door));
   }
   return {
-    [self](pump_hello& hello) -> caf::result<bool> {
-      auto& st = self->state;
-      if (st.peer || hello.job_id != st.job_id || !hello.peer)
-        return make_error(errc::stale_message, "unexpected pump_hello");
-      st.peer = std::move(hello.peer);
-      self->monitor(st.peer);
-      start_reader(self);
-      return true;
-    },
+    [self](const pump_hello& hello) { return on_hello(self, hello); },
     [self](pump_chunk& chunk) {
+      if (!from_peer(self))
+        return;
       auto& st = self->state;
       if (chunk.seq != st.next_in) {
         FERRY_ERROR("pump", "job " << st.job_id << ": chunk " << chunk.seq
@@ -232,6 +300,8 @@ caf::behavior stream_pump(caf::stateful_actor<stream_pump_state>* self,
       self->send(st.peer, pump_ack{chunk.seq});
     },
     [self](const pump_ack&) {
+      if (!from_peer(self))
+        return;
       auto& sh = *self->state.shared;
       {
         std::lock_guard<std::mutex> guard{sh.mtx};
@@ -240,6 +310,8 @@ caf::behavior stream_pump(caf::stateful_actor<stream_pump_state>* self,
       sh.cv.notify_all();
     },
     [self](const pump_eof&) {
+      if (!from_peer(self))
+        return;
       auto& st = self->state;
       st.eof_in = true;
       ::shutdown(st.fd, SHUT_WR);
@@ -249,9 +321,8 @@ caf::behavior stream_pump(caf::stateful_actor<stream_pump_state>* self,
       self->state.eof_out = true;
       maybe_finish(self);
     },
-    [self](uint64_t bandwidth) {
-      // Bandwidth change (migrate-setspeed), bytes/s.
-      self->state.shared->bandwidth = bandwidth;
+    [self](const pump_rate& rate) {
+      self->state.shared->bandwidth = rate.bytes_per_second;
       self->state.shared->cv.notify_all();
     },
   };

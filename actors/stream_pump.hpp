@@ -11,6 +11,7 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include "transport/door/door_actor.hpp"
 
 namespace ferry {
 
@@ -42,11 +43,23 @@ struct chunk_pool_lease {
   chunk_pool_lease& operator=(const chunk_pool_lease&) = delete;
 };
 
+/// Local, to a pump: its outgoing side's bandwidth (migrate-setspeed),
+/// bytes/s; 0 = unlimited.
+struct pump_rate {
+  uint64_t bytes_per_second = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pump_rate& x) {
+  return f(caf::meta::type_name("ferry.pump_rate"), x.bytes_per_second);
+}
+
 struct stream_pump_state {
   chunk_pool_lease pool; ///< First member: released after the reader joined.
   std::string job_id;
   int fd = -1;
   caf::actor peer;
+  caf::node_id greeter; ///< Before a peer: the node whose pump may greet.
   pump_config cfg;
   std::shared_ptr<pump_shared> shared;
   std::thread reader;
@@ -70,11 +83,27 @@ struct stream_pump_state {
 /// it. Memory therefore stays bounded by window × chunk per direction. The
 /// bandwidth limit applies in the reader. Spawn it `detached`: writes to the
 /// descriptor block. The pump that knows its peer (the source) says
-/// `pump_hello` first; the other waits for it. Either side's loss (monitor)
-/// closes the descriptor, which the hypervisor sees as a failed stream.
-caf::behavior stream_pump(caf::stateful_actor<stream_pump_state>* self,
+/// `pump_hello` first; the other waits for it, from a pump of `greeter`'s
+/// node only (the job's coordinator's). A pump's door admits its peer
+/// pump alone: before the hello, the greeter's node for the hello only;
+/// after it, the pump that said it. Either side's loss (monitor) closes the
+/// descriptor, which the hypervisor sees as a failed stream.
+caf::behavior stream_pump(door_stateful<stream_pump_state>* self,
                           std::string job_id, int fd, caf::actor peer,
-                          pump_config cfg, std::shared_ptr<pump_shared> shared);
+                          caf::node_id greeter, pump_config cfg,
+                          std::shared_ptr<pump_shared> shared);
+
+/// The door of a pump that waits for its peer's hello from a pump of
+/// `greeter`'s node (its `actor` left 0 for the spawner to fill in); the
+/// hello narrows it to the pump that said it.
+door pump_greeting_door(caf::actor_system& sys, const caf::node_id& greeter,
+                        const std::string& job_id);
+
+/// Spawns a pump that waits for its peer (see `stream_pump`) with its door
+/// open before the handle leaves this node.
+caf::actor spawn_waiting_pump(caf::local_actor* spawner, std::string job_id,
+                              int fd, caf::node_id greeter, pump_config cfg,
+                              std::shared_ptr<pump_shared> shared);
 
 /// Creates a socketpair for a pump: `ours` for the pump, `theirs` for the
 /// hypervisor; both blocking, with large buffers. False on failure.

@@ -44,9 +44,18 @@ po::options_description describe_options() {
      "error, warning, info or debug")
     ("acl", po::value<std::vector<std::string>>()->composing(),
      "PATTERN=ROLE[,ROLE]: certificate names (wildcards) and their roles")
+    ("acl-default", po::value<std::string>(),
+     "ROLE[,ROLE] for names no --acl rule matches (lab use; without it they "
+     "are refused)")
     ("max-sessions", po::value<uint32_t>(), "concurrent sessions")
     ("max-sessions-per-peer", po::value<uint32_t>(), "sessions per identity")
     ("max-jobs", po::value<uint32_t>(), "concurrent migration jobs")
+    ("login-timeout-ms", po::value<uint32_t>(),
+     "close a connection that has not logged in after this long")
+    ("max-pending-connections", po::value<uint32_t>(),
+     "connections not logged in yet, in all (the oldest makes room)")
+    ("max-pending-per-address", po::value<uint32_t>(),
+     "connections not logged in yet, from one address")
     ("journal-keep", po::value<uint32_t>(),
      "finished destination jobs remembered for outcome queries")
     ("testhv-listen", po::value<std::string>(),
@@ -75,6 +84,11 @@ caf::error validate(agent_settings& s) {
   if (s.state_dir.empty())
     return make_error(errc::config_error,
                       "--state-dir is required (where definitions live)");
+  if (s.limits.max_sessions == 0 || s.limits.max_sessions_per_peer == 0
+      || s.limits.max_pending_connections == 0
+      || s.limits.max_pending_per_address == 0 || s.limits.login_timeout_ms == 0)
+    return make_error(errc::config_error,
+                      "session and connection limits must be at least 1");
   if (s.limits.journal_keep == 0)
     return make_error(errc::config_error,
                       "--journal-keep must be at least 1 (a destination "
@@ -170,6 +184,9 @@ caf::expected<agent_command> parse(const std::vector<std::string>& args,
   take(vm, "max-sessions", s.limits.max_sessions);
   take(vm, "max-sessions-per-peer", s.limits.max_sessions_per_peer);
   take(vm, "max-jobs", s.limits.max_jobs);
+  take(vm, "login-timeout-ms", s.limits.login_timeout_ms);
+  take(vm, "max-pending-connections", s.limits.max_pending_connections);
+  take(vm, "max-pending-per-address", s.limits.max_pending_per_address);
   take(vm, "journal-keep", s.limits.journal_keep);
   take(vm, "testhv-secret-file", s.testhv.secret_file);
   take(vm, "testhv-binary", s.testhv.binary);
@@ -202,6 +219,15 @@ caf::expected<agent_command> parse(const std::vector<std::string>& args,
         return rule.error();
       s.acl.push_back(std::move(*rule));
     }
+  }
+  if (vm.count("acl-default")) {
+    auto text = vm["acl-default"].as<std::string>();
+    auto rule = parse_acl_rule("*=" + text);
+    if (!rule)
+      return make_error(errc::config_error,
+                        "--acl-default '" + text
+                          + "': expected ROLE[,ROLE] of read, admin, peer");
+    s.acl_default = std::move(rule->roles);
   }
   if (auto err = validate(s))
     return err;

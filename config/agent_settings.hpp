@@ -24,8 +24,15 @@ struct agent_limits {
   uint32_t max_jobs = 64;              ///< Concurrent migration jobs.
   /// Finished destination jobs the journal remembers (outcome queries).
   uint32_t journal_keep = 1000;
-  uint32_t max_xml_bytes = 64 * 1024;  ///< Domain XML size.
   uint32_t handshake_timeout_ms = 5000;
+  /// A connection that has not logged in (no session) after this long is
+  /// closed.
+  uint32_t login_timeout_ms = 10000;
+  /// Connections not logged in yet (TLS handshakes, and again those past
+  /// TLS): at most this many in all, and from one address; beyond either,
+  /// the oldest is closed to make room for the newcomer.
+  uint32_t max_pending_connections = 128;
+  uint32_t max_pending_per_address = 16;
 };
 
 /// Settings of the test driver's hypervisor daemon (`ferry-testhv`).
@@ -46,6 +53,8 @@ struct agent_settings {
   bool insecure_tcp = false;
   std::string log_level = "info";
   std::vector<acl_rule> acl;
+  /// Roles of a name no ACL rule matches; empty: such a name is refused.
+  std::vector<std::string> acl_default;
   agent_limits limits;
   testhv_settings testhv;
   std::string qemu_binary = "qemu-system-x86_64";

@@ -9,3 +9,4 @@
 #include "messages/netcheck.hpp"
 #include "messages/testing.hpp"
 #include "messages/introspection.hpp"
+#include "messages/interfaces.hpp"

@@ -82,12 +82,13 @@ typename Inspector::result_type inspect(Inspector& f, domain_event& x) {
            caf::meta::load_callback([&x] { return check_event(x); }));
 }
 
-/// `ferry event`: client to session (role read), forwarded to the agent's
-/// event bus. `subscriber` receives every later domain_event (of `domain`
-/// only, unless it is empty) until it terminates or its node goes away.
-/// Answered with `true`, or an error when the bus is full.
+/// `ferry event`: client to session (role read). The sender receives every
+/// later domain_event (of `domain` only, unless it is empty), relayed by
+/// its session, until it or its session goes away; a second subscription
+/// replaces the first. Within the agent, the session subscribes itself to
+/// the event bus the same way. Answered with `true`, or an error when the
+/// bus is full.
 struct subscribe_events {
-  caf::actor subscriber;
   std::string domain; ///< Filter; empty: every domain.
 };
 
@@ -101,8 +102,7 @@ inline caf::error check_subscription(const subscribe_events& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, subscribe_events& x) {
-  return f(caf::meta::type_name("ferry.subscribe_events"), x.subscriber,
-           x.domain,
+  return f(caf::meta::type_name("ferry.subscribe_events"), x.domain,
            caf::meta::load_callback([&x] { return check_subscription(x); }));
 }
 

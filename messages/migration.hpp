@@ -12,11 +12,47 @@
 #include <caf/serializer.hpp>
 #include <caf/sec.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "messages/chunk_bytes.hpp"
 #include "messages/finite.hpp"
 
 namespace ferry {
+
+struct job_stats;
+struct mig_perform;
+struct mig_confirm;
+struct mig_finish;
+struct finish_cookie;
+struct pump_hello;
+struct pump_chunk;
+struct pump_ack;
+struct pump_eof;
+
+/// The source half of a job, to its coordinator only (managed mode: the
+/// client's; peer-to-peer: the source agent's own, so never remote).
+/// (All interfaces that cross the network: messages/interfaces.hpp.)
+using source_participant = caf::typed_actor<
+  caf::replies_to<mig_perform>::with<job_stats>,
+  caf::replies_to<mig_confirm>::with<bool>>;
+
+/// The destination half of a job, to its coordinator only.
+using dest_participant
+  = caf::typed_actor<caf::replies_to<mig_finish>::with<finish_cookie>>;
+
+/// A stream pump before it knows its peer: the peer introduces itself.
+using pump_greeting
+  = caf::typed_actor<caf::replies_to<pump_hello>::with<bool>>;
+
+/// A stream pump, to its peer pump only (either direction).
+using pump_peer = caf::typed_actor<caf::reacts_to<pump_chunk>,
+                                   caf::reacts_to<pump_ack>,
+                                   caf::reacts_to<pump_eof>>;
+
+/// The destination's pump as the source's pump sees it: first greeted,
+/// then fed.
+using pump_remote = pump_greeting::extend_with<pump_peer>;
 
 /// How a migration runs (DESIGN §2). Parsed from the CLI's flags; the rules
 /// between them are checked by `validate_flags` (migration_rules.hpp).
@@ -185,19 +221,22 @@ struct mig_begin {
   std::string job_id;
   std::string domain;
   migration_flags flags;
-  caf::actor coordinator; ///< Monitored by the source job.
-  std::string driver;     ///< Set by the session from its binding.
+  /// The coordinator, monitored by the source job and the only actor its
+  /// door admits. Never read from the wire: the session sets it to the
+  /// request's sender (a local coordinator sets itself).
+  caf::actor coordinator;
+  std::string driver; ///< Set by the session from its binding.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, mig_begin& x) {
   return f(caf::meta::type_name("ferry.mig_begin"), x.job_id, x.domain,
-           x.flags, x.coordinator, x.driver);
+           x.flags, x.driver);
 }
 
 /// begin's answer: the source job and the domain's description.
 struct begin_cookie {
-  caf::actor source_job;
+  source_participant source_job;
   std::string xml;        ///< Definition for the destination (dname applied).
   std::string source_agent;
   uint64_t memory_bytes = 0;
@@ -217,23 +256,25 @@ struct mig_prepare {
   std::string xml;
   migration_flags flags;
   std::string source_agent;
-  caf::actor coordinator; ///< Monitored by the destination job.
-  std::string driver;     ///< Set by the session from its binding.
+  /// Monitored by the destination job, the only actor its door admits; set
+  /// by the session from the request's sender, never read from the wire.
+  caf::actor coordinator;
+  std::string driver; ///< Set by the session from its binding.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, mig_prepare& x) {
   return f(caf::meta::type_name("ferry.mig_prepare"), x.job_id, x.xml,
-           x.flags, x.source_agent, x.coordinator, x.driver);
+           x.flags, x.source_agent, x.driver);
 }
 
 /// prepare's answer: where the data goes.
 struct prepare_cookie {
-  caf::actor dest_job;
+  dest_participant dest_job;
   std::string data_host; ///< Native: the destination hypervisor's listener.
   uint16_t data_port = 0;
   std::string token;     ///< Native: the listener's one-time secret.
-  caf::actor dest_pump;  ///< Tunnelled: the destination's stream pump.
+  pump_remote dest_pump; ///< Tunnelled: the destination's stream pump.
   bool data_tls = false; ///< Native: the listener speaks (mutual) TLS only.
   /// Native with TLS: the name the destination's certificate carries, for
   /// a hypervisor that checks it (QEMU's `tls-hostname`).
@@ -352,6 +393,17 @@ constexpr uint64_t recover_ask = 0;
 constexpr uint64_t recover_assume_committed = 1;
 constexpr uint64_t recover_assume_failed = 2;
 
+inline const char* to_string(job_verb v) {
+  switch (v) {
+    case job_verb::info: return "info";
+    case job_verb::abort: return "abort";
+    case job_verb::set_speed: return "set-speed";
+    case job_verb::set_downtime: return "set-downtime";
+    case job_verb::recover: return "recover";
+  }
+  return "unknown";
+}
+
 struct job_control {
   job_verb verb = job_verb::info;
   std::string domain;
@@ -378,15 +430,14 @@ typename Inspector::result_type inspect(Inspector& f, job_outcome& x) {
 
 // -- stream pumps -----------------------------------------------------------------
 
-/// Source pump to destination pump: "I am your peer".
+/// Source pump to destination pump: "I am your peer" (the sender is).
 struct pump_hello {
   std::string job_id;
-  caf::actor peer;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pump_hello& x) {
-  return f(caf::meta::type_name("ferry.pump_hello"), x.job_id, x.peer);
+  return f(caf::meta::type_name("ferry.pump_hello"), x.job_id);
 }
 
 /// Migration bytes, either direction. On the wire a byte block like a
@@ -397,8 +448,10 @@ struct pump_chunk {
   chunk_bytes data;
 };
 
-/// Largest `pump_chunk` an agent accepts (pumps send 512 KiB by default).
-constexpr size_t max_pump_chunk_bytes = size_t{16} << 20;
+/// Largest `pump_chunk` an agent accepts (pumps send 512 KiB; benchmarks
+/// tried up to 1 MiB). Together with the 1 MiB limit on domain XML it sets
+/// the transport's limit on one message (transport/door/door_registry.hpp).
+constexpr size_t max_pump_chunk_bytes = size_t{1} << 20;
 
 /// Loads a byte block of at most `max` bytes. CAF 0.17 resizes a byte vector
 /// to whatever length the wire claims before reading it, so five bytes from

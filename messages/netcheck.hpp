@@ -9,10 +9,20 @@
 
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "messages/finite.hpp"
+#include "messages/migration.hpp"
 
 namespace ferry {
+
+struct netcheck_collect;
+struct netcheck_received;
+
+/// A netcheck's receiving end, to the checking agent's source only.
+using netcheck_sink_remote = caf::typed_actor<
+  caf::replies_to<netcheck_collect>::with<netcheck_received>>;
 
 /// Client -> source agent (role admin): pump `bytes` to the agent at
 /// `dest_uri` and back the figures.
@@ -36,6 +46,9 @@ constexpr uint64_t max_netcheck_bytes = uint64_t{64} << 30;
 struct netcheck_prepare {
   std::string check_id; ///< A job id (new_job_id()).
   uint64_t bytes = 0;
+  /// The checking agent's source actor, the only one the sink's door
+  /// admits: set by the session from the sender, never read from the wire.
+  caf::actor requester;
 };
 
 template <class Inspector>
@@ -46,8 +59,8 @@ typename Inspector::result_type inspect(Inspector& f, netcheck_prepare& x) {
 
 /// The destination's sink and the stream pump feeding it.
 struct netcheck_cookie {
-  caf::actor sink;
-  caf::actor pump;
+  netcheck_sink_remote sink;
+  pump_remote pump;
 };
 
 template <class Inspector>

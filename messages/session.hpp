@@ -10,7 +10,7 @@
 namespace ferry {
 
 /// Version of the message set; a peer with another version is refused.
-constexpr uint32_t protocol_version = 1;
+constexpr uint32_t protocol_version = 2;
 
 /// Roles an identity can hold (the ACL maps certificate names to these).
 enum class role : uint8_t {
@@ -71,20 +71,6 @@ struct proof {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proof& x) {
   return f(caf::meta::type_name("ferry.proof"), x.ticket, x.client_proof);
-}
-
-/// Step 4, gatekeeper to client: a session bound to the proven identity.
-struct welcome {
-  caf::actor session;
-  std::string agent_name;
-  std::string identity;
-  std::vector<role> roles;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, welcome& x) {
-  return f(caf::meta::type_name("ferry.welcome"), x.session, x.agent_name,
-           x.identity, x.roles);
 }
 
 } // namespace ferry

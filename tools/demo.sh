@@ -28,7 +28,7 @@ trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "Throwaway certificates: a CA, three agents and an admin client"
-"$bin/ferry-pki" "$work/pki" agent-a agent-b agent-c admin
+"$bin/ferry-pki" "$work/pki" agent-a agent-b agent-c --client admin
 cp "$work/pki/admin-cert.pem" "$work/pki/client-cert.pem"
 cp "$work/pki/admin-key.pem" "$work/pki/client-key.pem"
 export FERRY_PKI_DIR="$work/pki"
@@ -43,6 +43,7 @@ for n in a b c; do
     --state-dir "$work/$n" --tls-cert "$work/pki/agent-$n-cert.pem" \
     --tls-key "$work/pki/agent-$n-key.pem" --tls-ca "$work/pki/ca-cert.pem" \
     --testhv-secret-file "$work/testhv.secret" "${drivers[@]}" \
+    --acl admin=admin --acl 'agent-*=peer' \
     >"$work/$n.log" 2>&1 &
   pids+=($!)
   uri[$n]="ferry+tls://127.0.0.1:$port/test"

@@ -28,7 +28,8 @@ bool wildcard_match(const std::string& pattern, const std::string& text) {
   return p == pattern.size();
 }
 
-acl::acl(std::vector<acl_rule> rules) : rules_(std::move(rules)) {
+acl::acl(std::vector<acl_rule> rules, std::vector<std::string> default_roles)
+  : rules_(std::move(rules)), default_roles_(std::move(default_roles)) {
 }
 
 std::vector<role> acl::roles_for(const std::string& identity) const {
@@ -37,16 +38,8 @@ std::vector<role> acl::roles_for(const std::string& identity) const {
     if (std::find(out.begin(), out.end(), r) == out.end())
       out.push_back(r);
   };
-  if (rules_.empty()) {
-    add(role::read);
-    add(role::admin);
-    add(role::peer);
-    return out;
-  }
-  for (auto& rule : rules_) {
-    if (!wildcard_match(rule.pattern, identity))
-      continue;
-    for (auto& name : rule.roles) {
+  auto grant = [&](const std::vector<std::string>& names) {
+    for (auto& name : names) {
       if (name == "read") {
         add(role::read);
       } else if (name == "admin") {
@@ -56,7 +49,16 @@ std::vector<role> acl::roles_for(const std::string& identity) const {
         add(role::peer);
       }
     }
+  };
+  bool matched = false;
+  for (auto& rule : rules_) {
+    if (!wildcard_match(rule.pattern, identity))
+      continue;
+    matched = true;
+    grant(rule.roles);
   }
+  if (!matched)
+    grant(default_roles_);
   return out;
 }
 

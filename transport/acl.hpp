@@ -9,12 +9,14 @@
 namespace ferry {
 
 /// Maps identities (certificate common names) to roles. Rules are tried in
-/// order and every matching rule adds its roles. With no rules at all, any
-/// identity the CA vouches for holds every role (a single-team cluster);
-/// configure rules to restrict. `admin` implies `read`.
+/// order and every matching rule adds its roles. An identity no rule
+/// matches holds the default roles (`--acl-default`), none unless
+/// configured: the agent fails closed, and a certificate from the CA alone
+/// grants nothing. `admin` implies `read`.
 class acl {
 public:
-  explicit acl(std::vector<acl_rule> rules);
+  explicit acl(std::vector<acl_rule> rules,
+               std::vector<std::string> default_roles = {});
 
   std::vector<role> roles_for(const std::string& identity) const;
 
@@ -22,6 +24,7 @@ public:
 
 private:
   std::vector<acl_rule> rules_;
+  std::vector<std::string> default_roles_;
 };
 
 /// Shell-style match supporting `*` (any run of characters).

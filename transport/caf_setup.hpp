@@ -18,7 +18,7 @@ struct liveness {
 
 /// Prepares a CAF config for any ferry process: message types and error
 /// category, the middleman, and heartbeats. Mutual TLS is not CAF's: start
-/// a `tls_layer` (transport/tls/tls_layer.hpp) once the actor system
+/// a `net_layer` (transport/net/net_layer.hpp) once the actor system
 /// exists. `tls` is unused here and kept for callers' convenience.
 void configure_caf(caf::actor_system_config& cfg, const tls_settings& tls,
                    const liveness& live);

@@ -11,7 +11,7 @@
 #include <caf/send.hpp>
 
 #include "messages/all.hpp"
-#include "transport/tls/tls_layer.hpp"
+#include "transport/net/net_layer.hpp"
 #include "util/crypto.hpp"
 
 namespace ferry {
@@ -55,7 +55,7 @@ void send_proof(caf::event_based_actor* self, std::shared_ptr<handshake> hs,
       ch.server_cert_pem,
       proof_message("server", hs->client_nonce, ch.server_nonce,
                     hs->client_name, ch.server_name),
-      ch.server_proof);
+      ch.server_proof, cert_use::server);
     if (!verified) {
       hs->done(make_error(errc::auth_failed,
                           "the agent at " + req.uri.address.to_string()
@@ -77,6 +77,14 @@ void send_proof(caf::event_based_actor* self, std::shared_ptr<handshake> hs,
   self->request(hs->gatekeeper, req.timeout, std::move(p))
     .then(
       [self, hs, server_name](welcome& w) {
+        // The session must live where we connected: a handle to an actor
+        // of another node (or of ours) is not an answer an agent gives.
+        if (!w.session || w.session.node() != hs->gatekeeper.node()) {
+          hs->done(make_error(errc::auth_failed,
+                              "the agent answered with a session that is "
+                              "not its own"));
+          return;
+        }
         agent_link link;
         link.owner = caf::actor_cast<caf::actor>(self);
         link.session = std::move(w.session);
@@ -149,18 +157,18 @@ void connect_agent(caf::event_based_actor* self, connect_request req,
   hs->client_name = hs->req.uri.tls ? hs->req.id->name()
                                     : hs->req.client_name;
   auto& sys = self->system();
-  caf::io::middleman_actor mm;
-  if (!hs->req.uri.tls) {
-    mm = sys.middleman().actor_handle();
-  } else if (auto* tls = tls_layer::of(sys)) {
-    mm = tls->actor_handle();
-  } else {
-    hs->done(make_error(errc::config_error,
-                        "ferry+tls needs the TLS transport, which this "
-                        "process did not start (no certificate files)"));
+  auto* net = net_layer::of(sys);
+  if (net == nullptr) {
+    hs->done(make_error(errc::internal,
+                        "this process did not start ferry's network layer"));
     return;
   }
-  open_connection(self, mm, hs, 1);
+  auto mm = net->actor_for(hs->req.uri.tls);
+  if (!mm) {
+    hs->done(mm.error());
+    return;
+  }
+  open_connection(self, *mm, hs, 1);
 }
 
 caf::expected<agent_link> connect_agent(caf::actor_system& sys,

@@ -9,7 +9,7 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include "messages/session.hpp"
+#include "messages/interfaces.hpp"
 #include "transport/identity.hpp"
 #include "transport/uri.hpp"
 
@@ -17,7 +17,7 @@ namespace ferry {
 
 /// An authenticated session with an agent.
 struct agent_link {
-  caf::actor session;
+  session_remote session;
   std::string agent_name; ///< Proven name of the agent (its certificate CN).
   std::string identity;   ///< Our identity as the agent sees it.
   std::vector<role> roles;

@@ -1,5 +1,7 @@
 #include "transport/identity.hpp"
 
+#include <optional>
+
 #include <cstdio>
 #include <ctime>
 
@@ -8,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "messages/error.hpp"
 #include "util/files.hpp"
@@ -79,6 +82,14 @@ std::string common_name(X509* cert) {
   return out;
 }
 
+/// The digest to sign with: none for the EdDSA keys, which hash the
+/// message themselves (and refuse a digest), SHA-256 for RSA and ECDSA.
+const EVP_MD* digest_for(EVP_PKEY* key) {
+  auto type = EVP_PKEY_id(key);
+  return type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448 ? nullptr
+                                                            : EVP_sha256();
+}
+
 caf::error config_error(const std::string& text) {
   return make_error(errc::config_error, text);
 }
@@ -92,16 +103,30 @@ struct identity::impl {
   std::string name;
   std::string cert_pem;
 
-  caf::expected<std::string> verify_chain(X509* peer) const {
+  /// `use` empty: only the chain (our own certificate at load, which
+  /// serves both ways and is checked for both by `load`).
+  caf::expected<std::string> verify_chain(X509* peer,
+                                          std::optional<cert_use> use) const {
     std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> ctx{
       X509_STORE_CTX_new(), X509_STORE_CTX_free};
     if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), peer, nullptr) != 1)
       return make_error(errc::internal, "cannot set up certificate check");
+    if (use)
+      X509_STORE_CTX_set_purpose(ctx.get(), *use == cert_use::client
+                                              ? X509_PURPOSE_SSL_CLIENT
+                                              : X509_PURPOSE_SSL_SERVER);
     if (X509_verify_cert(ctx.get()) != 1) {
       auto code = X509_STORE_CTX_get_error(ctx.get());
+      ERR_clear_error();
+      std::string why = X509_verify_cert_error_string(code);
+      if (code == X509_V_ERR_INVALID_PURPOSE && use)
+        why = *use == cert_use::client
+                ? "it is not for clients (its extended key usage lacks "
+                  "clientAuth)"
+                : "it is not for agents (its extended key usage lacks "
+                  "serverAuth)";
       return make_error(errc::auth_failed,
-                        std::string{"peer certificate rejected: "}
-                          + X509_verify_cert_error_string(code));
+                        "peer certificate rejected: " + why);
     }
     auto cn = common_name(peer);
     if (cn.empty())
@@ -179,7 +204,7 @@ identity::load(const tls_settings& tls) {
     if (added == 0)
       return config_error(tls.ca + " holds no PEM CA certificate");
   }
-  auto own = p->verify_chain(p->cert.get());
+  auto own = p->verify_chain(p->cert.get(), std::nullopt);
   if (!own)
     return config_error(tls.cert + " is not valid under CA " + tls.ca + ": "
                         + error_text(own.error()));
@@ -203,8 +228,8 @@ std::string identity::sign(const std::string& data) const {
   std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
   size_t len = 0;
   if (!ctx
-      || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
-                            creds->key.get())
+      || EVP_DigestSignInit(ctx.get(), nullptr, digest_for(creds->key.get()),
+                            nullptr, creds->key.get())
            != 1
       || EVP_DigestSign(ctx.get(), nullptr, &len,
                         reinterpret_cast<const unsigned char*>(data.data()),
@@ -221,8 +246,14 @@ std::string identity::sign(const std::string& data) const {
   return sig;
 }
 
+caf::error identity::check_own_use(cert_use use) const {
+  auto creds = current();
+  auto ok = creds->verify_chain(creds->cert.get(), use);
+  return ok ? caf::none : ok.error();
+}
+
 caf::expected<std::string>
-identity::verify_cert(const std::string& cert_pem) const {
+identity::verify_cert(const std::string& cert_pem, cert_use use) const {
   if (cert_pem.empty() || cert_pem.size() > 64 * 1024)
     return make_error(errc::auth_failed, "no usable peer certificate");
   auto peer = parse_cert(cert_pem);
@@ -230,21 +261,22 @@ identity::verify_cert(const std::string& cert_pem) const {
     ERR_clear_error();
     return make_error(errc::auth_failed, "peer certificate is not PEM");
   }
-  return current()->verify_chain(peer.get());
+  return current()->verify_chain(peer.get(), use);
 }
 
 caf::expected<std::string> identity::verify(const std::string& cert_pem,
                                             const std::string& data,
-                                            const std::string& signature) const {
-  auto name = verify_cert(cert_pem);
+                                            const std::string& signature,
+                                            cert_use use) const {
+  auto name = verify_cert(cert_pem, use);
   if (!name)
     return name;
   auto peer = parse_cert(cert_pem);
   pkey_ptr key{X509_get_pubkey(peer.get())};
   std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
   if (!key || !ctx
-      || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
-                              key.get())
+      || EVP_DigestVerifyInit(ctx.get(), nullptr, digest_for(key.get()),
+                              nullptr, key.get())
            != 1
       || EVP_DigestVerify(
            ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),

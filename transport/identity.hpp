@@ -10,6 +10,13 @@
 
 namespace ferry {
 
+/// What a peer's certificate must be good for (its extended key usage, when
+/// it has one: RFC 5280's rule, OpenSSL's purpose check).
+enum class cert_use {
+  client, ///< `clientAuth`: it connects to agents (clients, source agents).
+  server, ///< `serverAuth`: it is an agent that clients connect to.
+};
+
 /// This process's certificate, private key and CA, loaded at start and
 /// again on SIGHUP (`adopt`).
 ///
@@ -38,17 +45,24 @@ public:
   /// Seconds until our certificate expires (negative once expired).
   long long seconds_left() const;
 
-  /// Signs `data` with our key (SHA-256).
+  /// Signs `data` with our key: SHA-256 with RSA or ECDSA keys, the key's
+  /// own scheme with Ed25519 or Ed448.
   std::string sign(const std::string& data) const;
 
   /// Checks that `cert_pem` is a currently valid certificate issued by our
-  /// CA and that it signed `data` as `signature`. Returns its common name.
+  /// CA, good for `use`, and that it signed `data` as `signature`. Returns
+  /// its common name.
   caf::expected<std::string> verify(const std::string& cert_pem,
                                     const std::string& data,
-                                    const std::string& signature) const;
+                                    const std::string& signature,
+                                    cert_use use) const;
 
-  /// Checks only the certificate (chain and validity); returns its name.
-  caf::expected<std::string> verify_cert(const std::string& cert_pem) const;
+  /// Checks that our own certificate is good for `use`.
+  caf::error check_own_use(cert_use use) const;
+
+  /// Checks only the certificate (chain, validity, `use`); returns its name.
+  caf::expected<std::string> verify_cert(const std::string& cert_pem,
+                                         cert_use use) const;
 
   struct impl;
 

@@ -24,7 +24,16 @@ void check(bool ok, const char* what) {
     throw std::runtime_error(std::string{"pki: "} + what + " failed");
 }
 
-pkey_ptr new_key() {
+pkey_ptr new_key(key_kind kind = key_kind::ec_p256) {
+  switch (kind) {
+    case key_kind::ed25519:
+      return pkey_ptr{EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"),
+                      EVP_PKEY_free};
+    case key_kind::rsa2048:
+      return pkey_ptr{EVP_RSA_gen(2048), EVP_PKEY_free};
+    case key_kind::ec_p256:
+      break;
+  }
   return pkey_ptr{EVP_EC_gen("P-256"), EVP_PKEY_free};
 }
 
@@ -111,18 +120,28 @@ credential make_ca(const std::string& cn, int days) {
 
 credential issue(const credential& ca, const std::string& cn, int days,
                  int not_before_days) {
+  issue_options opts;
+  opts.days = days;
+  opts.not_before_days = not_before_days;
+  return issue(ca, cn, opts);
+}
+
+credential issue(const credential& ca, const std::string& cn,
+                 const issue_options& opts) {
   auto ca_key = read_key(ca.key_pem);
   auto ca_cert = read_cert(ca.cert_pem);
   check(ca_key && ca_cert, "reading the CA");
-  auto key = new_key();
-  check(key != nullptr, "EC key generation");
-  auto cert = new_cert(cn, key.get(), days, not_before_days);
+  auto key = new_key(opts.key);
+  check(key != nullptr, "key generation");
+  auto cert = new_cert(cn, key.get(), opts.days, opts.not_before_days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
   add_ext(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");
   add_ext(cert.get(), ca_cert.get(), NID_key_usage,
           "critical,digitalSignature,keyEncipherment,keyAgreement");
   add_ext(cert.get(), ca_cert.get(), NID_ext_key_usage,
-          "serverAuth,clientAuth");
+          opts.use == purpose::client   ? "clientAuth"
+          : opts.use == purpose::server ? "serverAuth"
+                                        : "serverAuth,clientAuth");
   check(X509_sign(cert.get(), ca_key.get(), EVP_sha256()) > 0, "X509_sign");
   return {to_pem(cert.get()), to_pem(key.get())};
 }

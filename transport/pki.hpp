@@ -15,9 +15,30 @@ struct credential {
 /// Creates a self-signed CA (EC P-256) named `cn`, valid for `days`.
 credential make_ca(const std::string& cn, int days = 30);
 
-/// Issues a certificate for `cn` signed by `ca`, valid from `not_before_days`
-/// (negative = in the past) for `days`. Used by tests, the demo and the
-/// scenario runner to make throwaway certificates.
+/// What a certificate is for (its extended key usage).
+enum class purpose {
+  agent,  ///< serverAuth and clientAuth: serves clients, connects to peers.
+  client, ///< clientAuth only: connects to agents, never serves.
+  server, ///< serverAuth only (tests: a certificate no client may use).
+};
+
+/// The key a certificate gets.
+enum class key_kind { ec_p256, ed25519, rsa2048 };
+
+/// How to issue a certificate.
+struct issue_options {
+  int days = 30;
+  int not_before_days = 0; ///< Negative: valid from that many days ago.
+  purpose use = purpose::agent;
+  key_kind key = key_kind::ec_p256;
+};
+
+/// Issues a certificate for `cn` signed by `ca`. Used by tests, the demo
+/// and the scenario runner to make throwaway certificates.
+credential issue(const credential& ca, const std::string& cn,
+                 const issue_options& opts);
+
+/// An agent certificate valid from `not_before_days` for `days`.
 credential issue(const credential& ca, const std::string& cn, int days = 30,
                  int not_before_days = 0);
 

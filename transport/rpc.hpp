@@ -17,9 +17,11 @@ namespace ferry::rpc {
 /// actor (the CLI's main thread, tests). The request has a timeout and the
 /// target is monitored, so a dead agent gives an error within a heartbeat,
 /// never a hang (CAF 0.17 does not fail in-flight requests to a lost node).
-/// Never call this on a scheduler thread.
-template <class Result, class Request>
-caf::expected<Result> call(caf::actor_system& sys, const caf::actor& target,
+/// Never call this on a scheduler thread. With a typed `target` (an agent's
+/// `session_remote`) the compiler checks `Request` and `Result` against
+/// its interface.
+template <class Result, class Handle, class Request>
+caf::expected<Result> call(caf::actor_system& sys, const Handle& target,
                            Request req, std::chrono::milliseconds timeout) {
   if (!target)
     return make_error(errc::disconnected, "not connected");

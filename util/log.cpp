@@ -65,4 +65,24 @@ void write(level lvl, const char* component, const std::string& text) {
   std::fflush(stderr);
 }
 
+std::string escape(const std::string& text, size_t max) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  size_t n = 0;
+  for (unsigned char c : text) {
+    if (n++ == max) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
 } // namespace ferry::log

@@ -22,6 +22,12 @@ bool enabled(level lvl);
 /// logs for itself; one line per lifecycle event.
 void write(level lvl, const char* component, const std::string& text);
 
+/// Text from outside (a client's name, a type name from the wire) made safe
+/// for one log line: control characters, backslashes, quotes and bytes
+/// outside printable ASCII become `\xNN`, and more than `max` characters
+/// end in "…", so that a peer can neither forge a line nor flood one.
+std::string escape(const std::string& text, size_t max = 256);
+
 } // namespace ferry::log
 
 #define FERRY_LOG_IMPL(lvl, component, expr)                                   \

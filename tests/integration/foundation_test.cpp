@@ -219,7 +219,8 @@ TEST_F(foundation, acl_roles_limit_what_an_identity_may_do) {
   EXPECT_EQ(r.rc, 0) << r.err;
   fails("a", {"start", "v"}, "permission denied: 'viewer-1' may not start",
         "viewer-1");
-  fails("a", {"list"}, "may not list domains", "stranger");
+  // A name no rule matches gets no session at all (fail closed).
+  fails("a", {"list"}, "'stranger' holds no role on agent 'a'", "stranger");
   EXPECT_NE(cl.at("a").log().find("denied start domains to 'viewer-1'"),
             std::string::npos);
   EXPECT_EQ(state_of("a", "v"), "shut off");

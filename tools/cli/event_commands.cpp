@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/all.hpp"
+#include "transport/door/interface.hpp"
 #include "tools/cli/args.hpp"
 #include "tools/cli/commands.hpp"
 
@@ -75,10 +76,15 @@ caf::error event_cmd(context& ctx, const std::vector<std::string>& words) {
   auto session = (*link)->session;
   caf::scoped_actor self{ctx.system()};
   self->monitor(session);
+  // The session relays the events to us: our door admits it alone.
+  scoped_door door{ctx.system(),
+                   {self->id(), session.node(), session.id(),
+                    accepted_types<event_subscriber_remote>(ctx.system()),
+                    false, "event subscriber"}};
   caf::error failure;
   self
     ->request(session, ctx.settings().request_timeout,
-              subscribe_events{caf::actor_cast<caf::actor>(self), domain})
+              subscribe_events{domain})
     .receive([](bool) {}, [&](caf::error& err) { failure = std::move(err); });
   if (failure)
     return failure;

@@ -261,8 +261,8 @@ caf::error migrate_cmd(context& ctx, const std::vector<std::string>& words) {
     args.job_id = new_job_id();
     args.domain = dom;
     args.flags = f;
-    args.source_entry = (*source)->session;
-    args.dest_entry = dest->session;
+    args.source_entry = caf::actor_cast<caf::actor>((*source)->session);
+    args.dest_entry = caf::actor_cast<caf::actor>(dest->session);
     args.source_agent = (*source)->agent_name;
     args.done = [promise](caf::expected<migration_result> r) {
       promise->set_value(std::move(r));

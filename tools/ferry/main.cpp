@@ -13,7 +13,7 @@
 #include "messages/error.hpp"
 #include "tools/cli/commands.hpp"
 #include "transport/caf_setup.hpp"
-#include "transport/tls/tls_layer.hpp"
+#include "transport/net/net_layer.hpp"
 #include "transport/uri.hpp"
 #include "util/log.hpp"
 
@@ -104,18 +104,21 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   configure_caf(cfg, settings.tls, liveness{});
   caf::actor_system sys{cfg};
-  // Mutual TLS, when we have certificate files. Declared after `sys`, so it
-  // stops first (and does not wait for a frozen agent).
-  std::unique_ptr<tls_layer> tls;
-  if (settings.tls.complete()) {
-    auto layer = tls_layer::start(sys, settings.tls, settings.connect_timeout);
-    if (layer) {
-      tls = std::move(*layer);
-    } else if (settings.uri.empty() || parse_agent_uri(settings.uri)->tls) {
-      std::fprintf(stderr, "error: %s\n", error_text(layer.error()).c_str());
-      return 1;
-    }
+  // ferry's transport, with mutual TLS when we have certificate files.
+  // Declared after `sys`, so it stops first (and does not wait for a frozen
+  // agent).
+  net_layer::options net_opts;
+  net_opts.handshake_timeout = settings.connect_timeout;
+  auto layer = net_layer::start(
+    sys, settings.tls.complete() ? &settings.tls : nullptr, net_opts);
+  if (!layer && settings.tls.complete()
+      && !(settings.uri.empty() || parse_agent_uri(settings.uri)->tls))
+    layer = net_layer::start(sys, nullptr, net_opts); // ferry+tcp only
+  if (!layer) {
+    std::fprintf(stderr, "error: %s\n", error_text(layer.error()).c_str());
+    return 1;
   }
+  std::unique_ptr<net_layer> net = std::move(*layer);
   caf::error err;
   {
     cli::context ctx{sys, settings, std::cout};

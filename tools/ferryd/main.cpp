@@ -21,7 +21,7 @@
 #include "drivers/job_journal.hpp"
 #include "messages/error.hpp"
 #include "transport/caf_setup.hpp"
-#include "transport/tls/tls_layer.hpp"
+#include "transport/net/net_layer.hpp"
 #include "util/faults.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -56,13 +56,13 @@ void warn_if_expiring(const identity& id, const std::string& cert) {
 /// for new connections and identity proofs; established sessions keep
 /// theirs. Files that fail any start-up check change nothing.
 void reload_credentials(const agent_settings& s, identity* id,
-                        tls_layer* tls) {
-  if (id == nullptr || tls == nullptr) {
+                        net_layer* net) {
+  if (id == nullptr || net == nullptr || !net->has_tls()) {
     FERRY_INFO("ferryd", "SIGHUP: plain TCP, no certificates to reload");
     return;
   }
   auto fresh = identity::load(s.tls);
-  caf::error err = fresh ? tls->reload() : fresh.error();
+  caf::error err = fresh ? net->reload() : fresh.error();
   if (err) {
     FERRY_ERROR("ferryd", "SIGHUP: keeping the current certificate: "
                             << error_text(err));
@@ -81,6 +81,40 @@ void reload_credentials(const agent_settings& s, identity* id,
                          << " days)");
 }
 
+/// SIGHUP: reads the options again (command line and config file) and
+/// hands the ACL to the gatekeeper; new logins and every session use it.
+/// A configuration that no longer parses changes nothing.
+void reload_acl(const std::vector<std::string>& args, const caf::actor& root) {
+  auto cmd = parse_agent_options(args);
+  if (!cmd) {
+    FERRY_ERROR("ferryd", "SIGHUP: keeping the current ACL: "
+                            << error_text(cmd.error()));
+    return;
+  }
+  auto& s = cmd->settings;
+  FERRY_INFO("ferryd", "SIGHUP: reloaded the ACL (" << s.acl.size()
+                                                     << " rule(s)"
+                                                     << (s.acl_default.empty()
+                                                           ? ", no default"
+                                                           : ", a default")
+                                                     << ")");
+  caf::anon_send(root, acl_update{s.acl, s.acl_default});
+}
+
+/// An agent's certificate must be good for serving clients; without
+/// clientAuth it cannot open peer-to-peer sessions either.
+caf::error check_agent_certificate(const identity& id,
+                                   const std::string& cert) {
+  if (auto err = id.check_own_use(cert_use::server))
+    return make_error(errc::config_error,
+                      cert + " cannot serve as an agent's certificate: "
+                        + error_text(err));
+  if (id.check_own_use(cert_use::client))
+    FERRY_WARN("ferryd", cert << " lacks clientAuth: peer-to-peer "
+                                 "migrations from this agent will be refused");
+  return caf::none;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -97,7 +131,8 @@ int main(int argc, char** argv) {
   // bound that slack: a 10-minute ferry-stress soak (3606 migrations)
   // grew RSS 8.5% instead of 12% (docs/recovery.md).
   ::mallopt(M_ARENA_MAX, 2);
-  auto cmd = parse_agent_options({argv + 1, argv + argc});
+  const std::vector<std::string> args{argv + 1, argv + argc};
+  auto cmd = parse_agent_options(args);
   if (!cmd)
     return fail(error_text(cmd.error()), 2);
   if (cmd->exit_early) {
@@ -121,13 +156,19 @@ int main(int argc, char** argv) {
     if (!loaded)
       return fail(error_text(loaded.error()), 2);
     id = *loaded;
+    if (auto err = check_agent_certificate(*id, s.tls.cert))
+      return fail(error_text(err), 2);
     check_key_permissions(s.tls.key);
     warn_if_expiring(*id, s.tls.cert);
     FERRY_INFO("ferryd", "identity '" << id->name() << "' from " << s.tls.cert);
   } else {
     FERRY_WARN("ferryd", "plain TCP (--insecure-tcp): no encryption and no "
-                         "proven identities; every client is trusted");
+                         "proven identities; the ACL judges names clients "
+                         "merely claim");
   }
+  if (s.acl.empty() && s.acl_default.empty())
+    FERRY_WARN("ferryd", "no --acl rule and no --acl-default: every login "
+                         "will be refused (docs/security.md, \"Roles\")");
   // Signals are taken synchronously by the main thread only; every thread
   // CAF starts inherits this mask.
   sigset_t signals;
@@ -148,15 +189,24 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   configure_caf(cfg, s.tls, {s.heartbeat, s.connection_timeout});
   caf::actor_system sys{cfg};
-  // Our own mutual TLS for BASP; declared after `sys`, so it stops first.
-  std::unique_ptr<tls_layer> tls;
-  if (!s.insecure_tcp) {
-    auto layer = tls_layer::start(
-      sys, s.tls, std::chrono::milliseconds{s.limits.handshake_timeout_ms});
-    if (!layer)
-      return fail(error_text(layer.error()), 2);
-    tls = std::move(*layer);
-  }
+  // Our own transport for BASP (mutual TLS unless --insecure-tcp, and the
+  // door every message passes); declared after `sys`, so it stops first.
+  net_layer::options net_opts;
+  net_opts.handshake_timeout
+    = std::chrono::milliseconds{s.limits.handshake_timeout_ms};
+  net_opts.limits.login_deadline
+    = std::chrono::milliseconds{s.limits.login_timeout_ms};
+  net_opts.limits.max_unauthenticated = s.limits.max_pending_connections;
+  net_opts.limits.max_unauthenticated_per_address
+    = s.limits.max_pending_per_address;
+  net_opts.max_pending_handshakes = s.limits.max_pending_connections;
+  net_opts.max_pending_handshakes_per_address
+    = s.limits.max_pending_per_address;
+  auto layer = net_layer::start(sys, s.insecure_tcp ? nullptr : &s.tls,
+                                net_opts);
+  if (!layer)
+    return fail(error_text(layer.error()), 2);
+  std::unique_ptr<net_layer> net = std::move(*layer);
   std::promise<std::pair<caf::error, uint16_t>> ready;
   auto started = ready.get_future();
   auto root = sys.spawn(agent_root, s, id, journal,
@@ -178,7 +228,8 @@ int main(int argc, char** argv) {
     siginfo_t info{};
     int sig = sigtimedwait(&signals, &info, &tick);
     if (sig == SIGHUP) {
-      reload_credentials(s, id.get(), tls.get());
+      reload_credentials(s, id.get(), net.get());
+      reload_acl(args, root);
     } else if (sig > 0) {
       FERRY_INFO("ferryd", "received " << (sig == SIGTERM ? "SIGTERM"
                                                           : "SIGINT")

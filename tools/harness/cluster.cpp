@@ -1,5 +1,7 @@
 #include "tools/harness/cluster.hpp"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -55,6 +57,20 @@ node& cluster::add_node(const std::string& name, node_options opts) {
     opts.key = ndir + "/agent-key.pem";
     opts.ca = ca_file();
   }
+  // Agents fail closed: without an ACL nobody may log in. Unless a test
+  // brings its own, the cluster's admin client and its agents get theirs;
+  // over plain TCP names are only claimed, so everybody may (lab use).
+  auto& extra = opts.extra_args;
+  bool has_acl = std::any_of(extra.begin(), extra.end(), [](auto& a) {
+    return a == "--acl" || a == "--acl-default";
+  });
+  if (!has_acl) {
+    if (opts.tls)
+      extra.insert(extra.end(),
+                   {"--acl", "admin=admin", "--acl", "agent-*=peer"});
+    else
+      extra.insert(extra.end(), {"--acl-default", "admin,peer"});
+  }
   auto n = std::make_unique<node>(tools_, std::move(opts));
   auto& ref = *n;
   nodes_[name] = std::move(n);
@@ -81,7 +97,9 @@ std::string cluster::client_pki(const std::string& cn) {
   auto cdir = dir_ + "/clients/" + cn;
   if (::access((cdir + "/client-cert.pem").c_str(), R_OK) == 0)
     return cdir;
-  pki::write(pki::issue(ca_, cn), cdir, "client");
+  pki::issue_options opts;
+  opts.use = pki::purpose::client; // a client cannot pose as an agent
+  pki::write(pki::issue(ca_, cn, opts), cdir, "client");
   files::write_atomic(cdir + "/ca-cert.pem", ca_.cert_pem, 0644);
   return cdir;
 }

@@ -96,10 +96,17 @@ bool node::wait_guest_filled(const std::string& dom, int timeout_ms) const {
 
 std::string node::log_tail(size_t lines) const {
   auto text = log();
+  // The text after the (lines+1)-th newline from the end (the last line
+  // ends in one); all of it when it has fewer lines.
   size_t pos = text.size();
-  for (size_t n = 0; n <= lines && pos > 0; ++n)
+  for (size_t n = 0; n <= lines; ++n) {
+    if (pos == 0)
+      return text;
     pos = text.rfind('\n', pos - 1);
-  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+    if (pos == std::string::npos)
+      return text;
+  }
+  return text.substr(pos + 1);
 }
 
 std::string node::start(int timeout_ms) {

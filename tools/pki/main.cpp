@@ -1,7 +1,11 @@
 // ferry-pki: makes a throwaway CA and certificates for demos and tests.
 //
-//   ferry-pki DIR NAME…   creates DIR/ca-cert.pem (+ key) if missing, then
-//                         DIR/NAME-cert.pem and DIR/NAME-key.pem per NAME.
+//   ferry-pki DIR NAME… [--client NAME…]
+//                         creates DIR/ca-cert.pem (+ key) if missing, then
+//                         DIR/NAME-cert.pem and DIR/NAME-key.pem per NAME:
+//                         agent certificates (serverAuth and clientAuth),
+//                         and after --client, client certificates
+//                         (clientAuth only: they cannot serve as agents).
 // Production deployments should use their own CA.
 
 #include <cstdio>
@@ -15,7 +19,7 @@ using namespace ferry;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: ferry-pki DIR NAME...\n");
+    std::fprintf(stderr, "usage: ferry-pki DIR NAME... [--client NAME...]\n");
     return 2;
   }
   std::string dir = argv[1];
@@ -31,8 +35,14 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  pki::issue_options opts;
+  opts.days = 365;
   for (int i = 2; i < argc; ++i) {
-    if (auto err = pki::write(pki::issue(ca, argv[i], 365), dir, argv[i])) {
+    if (std::string{argv[i]} == "--client") {
+      opts.use = pki::purpose::client;
+      continue;
+    }
+    if (auto err = pki::write(pki::issue(ca, argv[i], opts), dir, argv[i])) {
       std::fprintf(stderr, "error: %s\n", error_text(err).c_str());
       return 1;
     }

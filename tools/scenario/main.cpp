@@ -16,7 +16,7 @@
 #include "tools/harness/cluster.hpp"
 #include "tools/scenario/scenario_runner.hpp"
 #include "transport/caf_setup.hpp"
-#include "transport/tls/tls_layer.hpp"
+#include "transport/net/net_layer.hpp"
 #include "util/log.hpp"
 
 using namespace ferry;
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       caf::actor_system_config cfg;
       configure_caf(cfg, tls, liveness{});
       caf::actor_system sys{cfg};
-      auto layer = tls_layer::start(sys, tls, std::chrono::seconds{5});
+      auto layer = net_layer::start(sys, &tls, {});
       if (!layer) {
         std::fprintf(stderr, "error: %s\n", error_text(layer.error()).c_str());
         return 1;

@@ -18,7 +18,7 @@
 #include "tools/lang/interpreter.hpp"
 #include "tools/shell/shell_verbs.hpp"
 #include "transport/caf_setup.hpp"
-#include "transport/tls/tls_layer.hpp"
+#include "transport/net/net_layer.hpp"
 #include "util/log.hpp"
 
 using namespace ferry;
@@ -101,15 +101,15 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   configure_caf(cfg, settings.tls, liveness{});
   caf::actor_system sys{cfg};
-  std::unique_ptr<tls_layer> tls;
-  if (settings.tls.complete()) {
-    auto layer = tls_layer::start(sys, settings.tls, settings.connect_timeout);
-    if (!layer) {
-      std::fprintf(stderr, "error: %s\n", error_text(layer.error()).c_str());
-      return 1;
-    }
-    tls = std::move(*layer);
+  net_layer::options net_opts;
+  net_opts.handshake_timeout = settings.connect_timeout;
+  auto layer = net_layer::start(
+    sys, settings.tls.complete() ? &settings.tls : nullptr, net_opts);
+  if (!layer) {
+    std::fprintf(stderr, "error: %s\n", error_text(layer.error()).c_str());
+    return 1;
   }
+  std::unique_ptr<net_layer> net = std::move(*layer);
   int failures = 0;
   {
     cli::context ctx{sys, settings, std::cout};

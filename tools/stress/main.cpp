@@ -12,7 +12,7 @@
 #include "tools/harness/cluster.hpp"
 #include "tools/stress/stress_runner.hpp"
 #include "transport/caf_setup.hpp"
-#include "transport/tls/tls_layer.hpp"
+#include "transport/net/net_layer.hpp"
 #include "messages/error.hpp"
 #include "util/log.hpp"
 
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
   int failed = 0;
   {
     caf::actor_system sys{cfg};
-    auto layer = tls_layer::start(sys, tls, std::chrono::seconds{5});
+    auto layer = net_layer::start(sys, &tls, {});
     if (!layer) {
       std::fprintf(stderr, "error: %s\n", error_text(layer.error()).c_str());
       return 1;

@@ -1,5 +1,6 @@
 #include "transport/tls/handshake_pool.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -59,37 +60,77 @@ caf::error handshake_pool::start() {
   return caf::none;
 }
 
+bool handshake_pool::evict_oldest(const std::string* address) {
+  auto oldest = entries_.end();
+  for (auto i = entries_.begin(); i != entries_.end(); ++i)
+    if ((address == nullptr || i->second.address == *address)
+        && (oldest == entries_.end()
+            || i->second.started < oldest->second.started))
+      oldest = i;
+  if (oldest == entries_.end())
+    return false;
+  oldest->second.evicted->store(true);
+  --oldest->second.owner->load;
+  --pending_;
+  wake(*oldest->second.owner);
+  entries_.erase(oldest);
+  ++drops_since_warning_;
+  return true;
+}
+
+void handshake_pool::make_room(const std::string& address) {
+  auto from = [&] {
+    size_t n = 0;
+    for (auto& [id, e] : entries_)
+      n += e.address == address ? 1 : 0;
+    return n;
+  };
+  while (from() >= limits_.max_pending_per_address)
+    if (!evict_oldest(&address))
+      break;
+  while (entries_.size() >= limits_.max_pending)
+    if (!evict_oldest(nullptr))
+      break;
+  auto now = clock_type::now();
+  if (drops_since_warning_ > 0
+      && now - last_drop_warning_ >= drop_warning_interval) {
+    FERRY_WARN("tls", "closed " << drops_since_warning_
+                                << " unfinished TLS handshake(s) to make room "
+                                   "for newer ones (the last for "
+                                << address << "): "
+                                << limits_.max_pending << " may wait, "
+                                << limits_.max_pending_per_address
+                                << " from one address");
+    last_drop_warning_ = now;
+    drops_since_warning_ = 0;
+  }
+}
+
 bool handshake_pool::submit(std::unique_ptr<tls_handshake> hs,
                             admit_fn admit) {
   worker* target = nullptr;
+  job j;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!started_ || stopping_)
       return false;
-    if (pending_.load() >= limits_.max_pending) {
-      ++drops_since_warning_;
-      auto now = clock_type::now();
-      if (now - last_drop_warning_ >= drop_warning_interval) {
-        FERRY_WARN("tls", "refused " << drops_since_warning_
-                                     << " connection(s), the last from "
-                                     << hs->peer() << ": "
-                                     << limits_.max_pending
-                                     << " TLS handshakes already pending");
-        last_drop_warning_ = now;
-        drops_since_warning_ = 0;
-      }
-      return false;
-    }
+    auto address = hs->peer().substr(0, hs->peer().rfind(':'));
+    make_room(address);
     for (auto& w : workers_)
       if (target == nullptr || w->load < target->load)
         target = w.get();
     ++target->load;
     ++pending_;
+    j.id = next_id_++;
+    j.evicted = std::make_shared<std::atomic<bool>>(false);
+    entries_[j.id] = entry{address, clock_type::now(), j.evicted, target};
   }
+  j.hs = std::move(hs);
+  j.admit = std::move(admit);
+  j.deadline = clock_type::now() + limits_.timeout;
   {
     std::lock_guard<std::mutex> guard{target->mtx};
-    target->inbox.push_back(
-      job{std::move(hs), std::move(admit), clock_type::now() + limits_.timeout});
+    target->inbox.push_back(std::move(j));
   }
   wake(*target);
   return true;
@@ -113,6 +154,8 @@ void handshake_pool::stop() {
     w->wake_fd = -1;
   }
   pending_ = 0;
+  std::lock_guard<std::mutex> guard{mtx_};
+  entries_.clear();
 }
 
 void handshake_pool::wake(const worker& w) {
@@ -123,8 +166,11 @@ void handshake_pool::wake(const worker& w) {
   }
 }
 
-void handshake_pool::finished(worker& w) {
+void handshake_pool::finished(worker& w, uint64_t id) {
   std::lock_guard<std::mutex> guard{mtx_};
+  // An evicted handshake was already uncounted when it was evicted.
+  if (entries_.erase(id) == 0)
+    return;
   --w.load;
   --pending_;
 }
@@ -141,6 +187,11 @@ void handshake_pool::run(worker& w) {
         jobs.push_back(std::move(j));
       w.inbox.clear();
     }
+    // A job may have been evicted before it left the inbox, its wake-up
+    // already consumed: close such jobs before waiting again.
+    jobs.erase(std::remove_if(jobs.begin(), jobs.end(),
+                              [](const job& j) { return j.evicted->load(); }),
+               jobs.end());
     fds.clear();
     fds.push_back({w.wake_fd, POLLIN, 0});
     auto now = clock_type::now();
@@ -167,6 +218,11 @@ void handshake_pool::run(worker& w) {
     size_t kept = 0;
     for (size_t i = 0; i < jobs.size(); ++i) {
       auto& j = jobs[i];
+      if (j.evicted->load()) {
+        j.hs.reset(); // Closes the socket; make_room logged it.
+        j.admit = nullptr;
+        continue;
+      }
       auto st = tls_handshake::state::in_progress;
       if (fds[i + 1].revents != 0)
         st = j.hs->step();
@@ -175,7 +231,7 @@ void handshake_pool::run(worker& w) {
         st = tls_handshake::state::failed;
       }
       if (st == tls_handshake::state::done) {
-        finished(w);
+        finished(w, j.id);
         j.admit(std::move(j.hs));
         j.admit = nullptr;
         continue;
@@ -184,7 +240,7 @@ void handshake_pool::run(worker& w) {
         FERRY_WARN("tls", "TLS handshake with " << j.hs->peer()
                                                 << " failed: "
                                                 << j.hs->failure_text());
-        finished(w);
+        finished(w, j.id);
         j.hs.reset(); // Closes the socket.
         j.admit = nullptr;
         continue;

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -21,8 +23,12 @@ namespace ferry {
 /// A few threads each wait with poll() on their share of the pending
 /// handshakes. A handshake that finishes is handed to its `admit` callback
 /// (on the pool's thread); one that fails or outlives the timeout is closed
-/// with one warning line. At most `max_pending` handshakes wait at once;
-/// `submit` refuses (and closes) connections beyond that.
+/// with one warning line. At most `max_pending` handshakes wait at once,
+/// and `max_pending_per_address` from one address; a newcomer beyond either
+/// limit takes the place of the oldest waiting handshake (of its own
+/// address first), which is closed. Silent or stalling connections thus
+/// cost a client that completes its handshake at most a retry, however
+/// many of them there are and wherever they come from.
 class handshake_pool {
 public:
   /// Called on a pool thread with a finished handshake.
@@ -32,6 +38,7 @@ public:
   struct limits {
     size_t threads = 2;
     size_t max_pending = 64;
+    size_t max_pending_per_address = 16;
     std::chrono::milliseconds timeout{5000};
   };
 
@@ -46,8 +53,8 @@ public:
   /// Starts the threads. Errors if a wake-up descriptor cannot be made.
   caf::error start();
 
-  /// Takes a freshly accepted connection. Returns false, after closing it,
-  /// when the pool is full or stopped.
+  /// Takes a freshly accepted connection, making room if needed. Returns
+  /// false, after closing it, when the pool is stopped.
   bool submit(std::unique_ptr<tls_handshake> hs, admit_fn admit);
 
   /// Closes every pending handshake and joins the threads. No callback
@@ -65,9 +72,23 @@ public:
 
 private:
   struct job {
+    uint64_t id = 0;
     std::unique_ptr<tls_handshake> hs;
     admit_fn admit;
     std::chrono::steady_clock::time_point deadline;
+    /// Set (by `submit`, under the pool's lock) when a newcomer took its
+    /// place: the worker closes it and counts nothing.
+    std::shared_ptr<std::atomic<bool>> evicted;
+  };
+
+  struct worker;
+
+  /// What the pool knows of a pending handshake, for making room.
+  struct entry {
+    std::string address;
+    std::chrono::steady_clock::time_point started;
+    std::shared_ptr<std::atomic<bool>> evicted;
+    worker* owner = nullptr;
   };
 
   struct worker {
@@ -80,7 +101,9 @@ private:
   };
 
   void run(worker& w);
-  void finished(worker& w);
+  void finished(worker& w, uint64_t id);
+  void make_room(const std::string& address);
+  bool evict_oldest(const std::string* address);
   static void wake(const worker& w);
 
   limits limits_;
@@ -88,6 +111,8 @@ private:
   std::atomic<bool> stopping_{false};
   bool started_ = false;
   std::atomic<size_t> pending_{0};
+  uint64_t next_id_ = 1;               ///< Guarded by mtx_.
+  std::map<uint64_t, entry> entries_;  ///< Guarded by mtx_.
   std::vector<std::unique_ptr<worker>> workers_;
   std::chrono::steady_clock::time_point last_drop_warning_{};
   size_t drops_since_warning_ = 0;

@@ -7,7 +7,8 @@
 #include <caf/make_counted.hpp>
 
 #include "messages/error.hpp"
-#include "transport/tls/tls_scribe.hpp"
+#include "transport/net/basp_scribe.hpp"
+#include "transport/tls/tls_stream_policy.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -15,10 +16,12 @@ namespace ferry {
 tls_doorman::tls_doorman(caf::io::network::default_multiplexer& mpx,
                          caf::io::network::native_socket fd,
                          std::shared_ptr<const tls_context> ctx,
-                         std::shared_ptr<handshake_pool> pool)
+                         std::shared_ptr<handshake_pool> pool,
+                         std::shared_ptr<door_registry> doors)
   : caf::io::network::doorman_impl(mpx, fd),
     ctx_(std::move(ctx)),
-    pool_(std::move(pool)) {
+    pool_(std::move(pool)),
+    doors_(std::move(doors)) {
 }
 
 bool tls_doorman::new_connection() {
@@ -60,7 +63,8 @@ void tls_doorman::admit(tls_handshake& hs) {
   auto& mpx = acceptor_.backend();
   int fd = -1;
   auto ssl = hs.release(fd);
-  auto scribe = caf::make_counted<tls_scribe>(mpx, fd, std::move(ssl));
+  auto scribe = caf::make_counted<basp_scribe<tls_stream_policy>>(
+    mpx, fd, doors_, true, tls_stream_policy{std::move(ssl)});
   auto hdl = scribe->hdl();
   parent()->add_scribe(std::move(scribe));
   caf::io::doorman::new_connection(&mpx, hdl);

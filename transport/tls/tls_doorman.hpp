@@ -5,6 +5,7 @@
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/doorman_impl.hpp>
 
+#include "transport/door/door_registry.hpp"
 #include "transport/tls/handshake_pool.hpp"
 #include "transport/tls/tls_context.hpp"
 
@@ -18,7 +19,8 @@ namespace ferry {
 ///             ├─ failed / timed out / pool full: close, one warning line
 ///             └─ done: post to the multiplexer thread
 ///                   ├─ doorman detached meanwhile: close
-///                   └─ tls_scribe → broker.add_scribe → new_connection_msg
+///                   └─ basp_scribe (its door) → broker.add_scribe
+///                                              → new_connection_msg
 ///
 /// The broker therefore never sees a connection that has not proven a
 /// certificate from our CA, and the multiplexer thread never waits for, or
@@ -28,7 +30,8 @@ public:
   tls_doorman(caf::io::network::default_multiplexer& mpx,
               caf::io::network::native_socket fd,
               std::shared_ptr<const tls_context> ctx,
-              std::shared_ptr<handshake_pool> pool);
+              std::shared_ptr<handshake_pool> pool,
+              std::shared_ptr<door_registry> doors);
 
   /// Called by the acceptor with a new socket: starts its handshake.
   bool new_connection() override;
@@ -39,6 +42,7 @@ private:
 
   std::shared_ptr<const tls_context> ctx_;
   std::shared_ptr<handshake_pool> pool_;
+  std::shared_ptr<door_registry> doors_;
 };
 
 } // namespace ferry

@@ -1,8 +1,18 @@
 // The test hypervisor's direct migration (`--direct`): the source
-// hypervisor connects to the destination hypervisor's own port, proves the
-// shared secret (HMAC over a nonce), offers the definition, and streams;
-// the destination agent takes no part. Over mutual TLS when the hypervisors
-// have their agents' certificates.
+// hypervisor connects to the destination hypervisor's own port, both prove
+// the shared secret to each other, the source offers the definition and
+// streams; the destination agent takes no part. Over mutual TLS when the
+// hypervisors have their agents' certificates.
+//
+//     destination                          source
+//        nonce_d (32 B) ─────────────────────>
+//        <──────── nonce_s (32 B), HMAC(secret, "source" · nonce_d · nonce_s)
+//        'A', HMAC(secret, "destination" · nonce_s · nonce_d) ──>  checked:
+//        <──────── offer (definition), then the stream       only then
+//
+// The labels differ, so neither side's proof can be reflected as the
+// other's, and the source sends nothing of the guest (not even its
+// definition) to a destination that did not prove the secret.
 
 #include "drivers/test/hv/hypervisor.hpp"
 
@@ -21,7 +31,14 @@ using namespace detail;
 
 namespace {
 
-constexpr const char* direct_context = "ferry-testhv-direct:";
+constexpr const char* source_proof = "ferry-testhv-direct-source:";
+constexpr const char* destination_proof = "ferry-testhv-direct-destination:";
+constexpr size_t nonce_size = 32;
+
+std::string prove(const std::string& secret, const char* label,
+                  const std::string& a, const std::string& b) {
+  return crypto::hmac_sha256(secret, label + a + b);
+}
 
 } // namespace
 
@@ -37,25 +54,33 @@ json hypervisor::migrate_direct(const json& args) {
   if (fd < 0)
     fail("GenericError", "cannot reach the destination hypervisor: " + err);
   net::tune_data_socket(fd);
-  auto ch = open_channel(fd, tls_, false, handshake_timeout_ms, handshake_timeout_ms,
-                    err);
+  auto ch = open_channel(fd, tls_, false, handshake_timeout_ms,
+                         handshake_timeout_ms, err);
   if (!ch)
     fail("GenericError", "cannot open a channel to the destination "
                          "hypervisor: " + err
                            + " (does it run without certificates?)");
-  char nonce[32];
-  if (!ch->read_exact(nonce, sizeof(nonce)))
+  std::string theirs(nonce_size, '\0');
+  if (!ch->read_exact(theirs.data(), theirs.size()))
     fail("GenericError",
          "destination hypervisor handshake: " + ch->error()
            + (tls_ ? std::string{}
                    : " (if it uses TLS, this agent needs certificates too)"));
-  auto mac = crypto::hmac_sha256(secret_, direct_context
-                                            + std::string(nonce, sizeof(nonce)));
+  auto ours = crypto::random_bytes(nonce_size);
+  auto mac = prove(secret_, source_proof, theirs, ours);
   char verdict = 0;
-  if (!ch->write_all(mac.data(), mac.size()) || !ch->read_exact(&verdict, 1)
+  if (!ch->write_all(ours.data(), ours.size())
+      || !ch->write_all(mac.data(), mac.size()) || !ch->read_exact(&verdict, 1)
       || verdict != 'A')
     fail("AuthenticationFailed",
          "the destination hypervisor refused our shared secret");
+  std::string their_mac(mac.size(), '\0');
+  if (!ch->read_exact(their_mac.data(), their_mac.size())
+      || !crypto::equal_secret(their_mac,
+                               prove(secret_, destination_proof, ours, theirs)))
+    fail("AuthenticationFailed",
+         "the destination hypervisor did not prove the shared secret; "
+         "nothing was sent to it");
   auto offer = json{{"xml", str_arg(args, "xml")},
                     {"suspend", bool_arg(args, "suspend", false)},
                     {"persistent", bool_arg(args, "persistent", false)}}
@@ -87,19 +112,21 @@ json hypervisor::migrate_direct(const json& args) {
 
 void hypervisor::serve_direct(int fd) {
   std::string why;
-  auto ch = open_channel(fd, tls_, true, handshake_timeout_ms, handshake_timeout_ms,
-                    why);
+  auto ch = open_channel(fd, tls_, true, handshake_timeout_ms,
+                         handshake_timeout_ms, why);
   if (!ch) {
     FERRY_WARN("testhv", "refused a direct migration: " << why);
     return;
   }
-  auto nonce = crypto::random_bytes(32);
+  auto ours = crypto::random_bytes(nonce_size);
+  std::string theirs(nonce_size, '\0');
   std::string mac(32, '\0');
-  if (!ch->write_all(nonce.data(), nonce.size())
+  if (!ch->write_all(ours.data(), ours.size())
+      || !ch->read_exact(theirs.data(), theirs.size())
       || !ch->read_exact(mac.data(), mac.size()))
     return;
-  auto expected = crypto::hmac_sha256(secret_, direct_context + nonce);
-  if (secret_.empty() || !crypto::equal_secret(mac, expected)) {
+  if (secret_.empty()
+      || !crypto::equal_secret(mac, prove(secret_, source_proof, ours, theirs))) {
     FERRY_WARN("testhv", "refused a direct migration: bad shared secret");
     char no = 'N';
     ch->write_all(&no, 1);
@@ -107,7 +134,10 @@ void hypervisor::serve_direct(int fd) {
   }
   char len[4];
   char yes = 'A';
-  if (!ch->write_all(&yes, 1) || !ch->read_exact(len, 4))
+  auto answer_mac = prove(secret_, destination_proof, theirs, ours);
+  if (!ch->write_all(&yes, 1)
+      || !ch->write_all(answer_mac.data(), answer_mac.size())
+      || !ch->read_exact(len, 4))
     return;
   auto offer_len = stream::get_u32(len);
   if (offer_len > 1024 * 1024)

@@ -113,7 +113,8 @@ protected:
   /// the end of the test if it is still alive.
   template <class F, class... Ts>
   caf::actor spawn(F fun, Ts&&... xs) {
-    auto hdl = sys.spawn(fun, std::forward<Ts>(xs)...);
+    auto hdl = caf::actor_cast<caf::actor>(
+      sys.spawn(fun, std::forward<Ts>(xs)...));
     spawned_.push_back(hdl);
     return hdl;
   }

@@ -34,7 +34,7 @@ protected:
     dst_entry = spawn(fake_peer, dst);
     dst_job = spawn(fake_peer, dst);
     begin_cookie bc;
-    bc.source_job = src_job;
+    bc.source_job = caf::actor_cast<source_participant>(src_job);
     bc.xml = "<domain type='test'><name>vm1</name><memory>1024</memory>"
              "</domain>";
     bc.source_agent = "agent-a";
@@ -42,7 +42,7 @@ protected:
     bc.was_running = true;
     src->begin.give(bc);
     prepare_cookie pc;
-    pc.dest_job = dst_job;
+    pc.dest_job = caf::actor_cast<dest_participant>(dst_job);
     pc.data_host = "10.0.0.2";
     pc.data_port = 4711;
     pc.token = "one-time-token";
@@ -256,7 +256,7 @@ TEST_F(coordinator, begin_times_out_on_the_test_clock) {
 }
 
 TEST_F(coordinator, begin_without_a_job_fails_cleanly) {
-  src->begin.value.source_job = caf::actor{};
+  src->begin.value.source_job = source_participant{};
   start();
   EXPECT_EQ(log->lines(), (lines{"source.begin"}));
   EXPECT_EQ(code_of(failure()), errc::migration_failed);
@@ -530,7 +530,7 @@ TEST_F(coordinator, source_entry_lost_during_begin_fails_and_calls_nothing_else)
 }
 
 TEST_F(coordinator, prepare_without_a_job_releases_the_source) {
-  dst->prepare.value.dest_job = caf::actor{};
+  dst->prepare.value.dest_job = dest_participant{};
   start();
   EXPECT_EQ(log->lines(), (lines{"source.begin", "dest.prepare",
                                  "source.confirm(failed)"}));
@@ -559,7 +559,7 @@ caf::behavior fake_pool(caf::event_based_actor*, caf::actor session,
         return make_error(errc::disconnected,
                           "cannot connect to agent at 10.0.0.2:16509");
       peer_session s;
-      s.session = session;
+      s.session = caf::actor_cast<session_remote>(session);
       s.agent_name = "agent-b";
       return s;
     },

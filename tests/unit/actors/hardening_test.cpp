@@ -109,7 +109,7 @@ TEST_F(hardening, the_gatekeeper_survives_forged_and_unknown_messages) {
   auto silent_peer = probe(box);
   std::map<std::string, caf::actor> drivers{{"test", silent_peer}};
   auto gk = spawn(gatekeeper_actor, settings, identity_ptr{}, drivers,
-                  silent_peer, silent_peer);
+                  silent_peer, silent_peer, silent_peer);
   auto life = watch(gk);
   send(gk, make_error(errc::internal, "forged"));
   send(gk, caf::make_error(caf::sec::request_timeout));

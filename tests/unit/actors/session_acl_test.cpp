@@ -25,6 +25,8 @@ namespace {
 struct backend_log {
   std::vector<std::string> lines;
   std::vector<std::string> drivers;
+  /// The coordinator field of each begin and prepare, as it arrived.
+  std::vector<caf::actor> coordinators;
 };
 
 /// Answers every request a session forwards with a default value.
@@ -70,12 +72,18 @@ caf::behavior fake_backend(caf::event_based_actor*, std::string where,
     [note, log](const mig_begin& r) {
       note("mig_begin");
       log->drivers.push_back(r.driver);
+      log->coordinators.push_back(r.coordinator);
       return begin_cookie{};
     },
     [note, log](const mig_prepare& r) {
       note("mig_prepare");
       log->drivers.push_back(r.driver);
+      log->coordinators.push_back(r.coordinator);
       return prepare_cookie{};
+    },
+    [note](const subscribe_events&) {
+      note("subscribe_events");
+      return true;
     },
     [note](const mig_query_outcome&) {
       note("mig_query_outcome");
@@ -110,6 +118,7 @@ protected:
     driver = spawn(fake_backend, std::string{"driver"}, backend);
     root = spawn(fake_backend, std::string{"root"}, backend);
     jobs = spawn(fake_backend, std::string{"jobs"}, backend);
+    events = spawn(fake_backend, std::string{"events"}, backend);
     client = probe(client_box);
   }
 
@@ -121,14 +130,15 @@ protected:
     b.driver = driver;
     b.root = root;
     b.jobs = jobs;
+    b.events = events;
     b.client = client;
     return spawn(session_actor, std::move(b));
   }
 
   /// Sends `req` through `session`; none if it was answered with a value.
-  template <class T, class Request>
-  caf::error ask(const caf::actor& session, Request req) {
-    auto res = request<T>(session, std::move(req));
+  template <class T, class Handle, class Request>
+  caf::error ask(const Handle& session, Request req) {
+    auto res = request<T>(caf::actor_cast<caf::actor>(session), std::move(req));
     run();
     if (!res->arrived)
       return make_error(errc::internal, "no answer at all");
@@ -167,6 +177,10 @@ protected:
       {"root:get_node_info", read,
        [](session_acl* t, const caf::actor& s) {
          return t->ask<node_info>(s, get_node_info{});
+       }},
+      {"events:subscribe_events", read,
+       [](session_acl* t, const caf::actor& s) {
+         return t->ask<bool>(s, subscribe_events{"vm1"});
        }},
       {"driver:define_domain", admin,
        [](session_acl* t, const caf::actor& s) {
@@ -251,6 +265,7 @@ protected:
   caf::actor driver;
   caf::actor root;
   caf::actor jobs;
+  caf::actor events;
   caf::actor client;
 };
 
@@ -304,6 +319,27 @@ TEST_F(session_acl, job_requests_carry_the_sessions_driver) {
                                                    "forged"}));
   EXPECT_EQ(backend->drivers,
             (std::vector<std::string>{"test", "test", "test", "test"}));
+}
+
+TEST_F(session_acl, the_coordinator_of_a_job_is_the_requests_sender) {
+  // Whatever a client writes into begin or prepare, the job's coordinator
+  // (the one actor its door will admit) is the actor that asked.
+  auto session = session_for(roles_of({"admin", "peer"}));
+  std::shared_ptr<inbox> other_box;
+  auto other = probe(other_box);
+  mig_begin b;
+  b.coordinator = other;
+  mig_prepare p;
+  p.coordinator = other;
+  auto asker = spawn([session, b, p](caf::event_based_actor* self) {
+    self->request(session, caf::infinite, b).then([](begin_cookie&) {});
+    self->request(session, caf::infinite, p).then([](prepare_cookie&) {});
+    return caf::behavior{[](const in_context&) {}};
+  });
+  run();
+  ASSERT_EQ(backend->coordinators.size(), 2u);
+  EXPECT_EQ(backend->coordinators[0], asker);
+  EXPECT_EQ(backend->coordinators[1], asker);
 }
 
 TEST_F(session_acl, session_ends_with_its_client) {
@@ -377,7 +413,7 @@ protected:
     settings.limits.handshake_timeout_ms = 5000;
     gk = spawn(gatekeeper_actor, settings, identity_ptr{},
                std::map<std::string, caf::actor>{{"test", driver}}, root,
-               jobs);
+               jobs, events);
   }
 
   std::shared_ptr<handshake_slot> connect(const std::string& name,
@@ -424,12 +460,55 @@ TEST_F(gatekeeper, sessions_carry_the_identity_and_its_acl_roles) {
   EXPECT_EQ(code_of(ask<begin_cookie>(peer->w->session, mig_begin{})),
             errc::permission_denied);
 
+  // No rule names it: no session at all (the ACL fails closed).
+  auto stranger = connect("mallory");
+  ASSERT_TRUE(stranger->done);
+  EXPECT_FALSE(stranger->w);
+  EXPECT_EQ(code_of(stranger->err), errc::permission_denied);
+  EXPECT_NE(error_text(stranger->err).find("'mallory' holds no role"),
+            std::string::npos)
+    << error_text(stranger->err);
+}
+
+TEST_F(gatekeeper, acl_default_gives_unnamed_identities_its_roles) {
+  settings.acl_default = {"read"};
+  gk = spawn(gatekeeper_actor, settings, identity_ptr{},
+             std::map<std::string, caf::actor>{{"test", driver}}, root, jobs,
+             events);
   auto stranger = connect("mallory");
   ASSERT_TRUE(stranger->w) << error_text(stranger->err);
-  EXPECT_TRUE(stranger->w->roles.empty());
-  EXPECT_EQ(code_of(ask<std::vector<domain_info>>(stranger->w->session,
-                                                  list_domains{})),
-            errc::permission_denied);
+  EXPECT_EQ(stranger->w->roles, (std::vector<role>{role::read}));
+  auto ops = connect("ops-1");
+  ASSERT_TRUE(ops->w) << error_text(ops->err);
+  EXPECT_EQ(ops->w->roles, (std::vector<role>{role::admin, role::read}));
+}
+
+TEST_F(gatekeeper, a_client_may_not_claim_the_agents_name) {
+  auto mirror = connect("agent-b");
+  ASSERT_TRUE(mirror->done);
+  EXPECT_FALSE(mirror->w);
+  EXPECT_EQ(code_of(mirror->err), errc::auth_failed);
+}
+
+TEST_F(gatekeeper, a_hello_flood_drops_the_oldest_unfinished_handshake) {
+  // An identity may hold as many unfinished hellos as sessions (four
+  // here): a fifth pushes out the first, and anybody else logs in.
+  settings.limits.max_sessions_per_peer = 4;
+  gk = spawn(gatekeeper_actor, settings, identity_ptr{},
+             std::map<std::string, caf::actor>{{"test", driver}}, root, jobs,
+             events);
+  std::vector<std::shared_ptr<handshake_slot>> flood;
+  for (int i = 0; i < 5; ++i)
+    flood.push_back(connect("ops-flood", true));
+  auto other = connect("ops-1");
+  ASSERT_TRUE(other->w) << error_text(other->err);
+  resume(flood.front());
+  ASSERT_TRUE(flood.front()->done);
+  EXPECT_FALSE(flood.front()->w);
+  EXPECT_NE(error_text(flood.front()->err).find("expired"), std::string::npos)
+    << error_text(flood.front()->err);
+  resume(flood.back());
+  ASSERT_TRUE(flood.back()->w) << error_text(flood.back()->err);
 }
 
 TEST_F(gatekeeper, proof_from_another_actor_is_refused) {

@@ -91,9 +91,9 @@ struct pump_pair {
     EXPECT_TRUE(make_pump_socketpair(src_ours, src_hv));
     EXPECT_TRUE(make_pump_socketpair(dst_ours, dst_hv));
     std::string job = "0123456789abcdef0123456789abcdef";
-    dst = sys.spawn<caf::detached>(stream_pump, job, dst_ours, caf::actor{},
+    dst = sys.spawn<caf::detached>(stream_pump, job, dst_ours, caf::actor{}, caf::node_id{},
                                    cfg, dst_shared);
-    src = sys.spawn<caf::detached>(stream_pump, job, src_ours, dst, cfg,
+    src = sys.spawn<caf::detached>(stream_pump, job, src_ours, dst, caf::node_id{}, cfg,
                                    src_shared);
   }
 

@@ -1,4 +1,4 @@
-#include "transport/tls/tls_middleman_actor.hpp"
+#include "transport/net/middleman_actor.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -12,11 +12,14 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/native_socket.hpp>
 #include <caf/make_counted.hpp>
+#include <caf/policy/tcp.hpp>
 
 #include "messages/error.hpp"
+#include "transport/net/basp_scribe.hpp"
+#include "transport/net/plain_doorman.hpp"
 #include "transport/tls/tls_doorman.hpp"
 #include "transport/tls/tls_handshake.hpp"
-#include "transport/tls/tls_scribe.hpp"
+#include "transport/tls/tls_stream_policy.hpp"
 
 namespace ferry {
 
@@ -136,25 +139,29 @@ caf::error client_error(const tls_handshake& hs,
 
 } // namespace
 
-tls_middleman_actor::tls_middleman_actor(caf::actor_config& cfg,
+net_middleman_actor::net_middleman_actor(caf::actor_config& cfg,
                                          caf::actor basp,
-                                         tls_middleman_parts parts)
+                                         middleman_parts parts)
   : caf::io::middleman_actor_impl(cfg, std::move(basp)),
     parts_(std::move(parts)) {
 }
 
-caf::io::network::default_multiplexer& tls_middleman_actor::mpx() {
+caf::io::network::default_multiplexer& net_middleman_actor::mpx() {
   return static_cast<caf::io::network::default_multiplexer&>(
     system().middleman().backend());
 }
 
 caf::expected<caf::io::scribe_ptr>
-tls_middleman_actor::connect(const std::string& host, uint16_t port) {
+net_middleman_actor::connect(const std::string& host, uint16_t port) {
   auto deadline = clock_type::now() + parts_.handshake_timeout;
   int cancel_fd = parts_.stop ? parts_.stop->fd() : -1;
   auto fd = tcp_connect(host, port, deadline, cancel_fd);
   if (!fd)
     return fd.error();
+  if (!parts_.ctx) {
+    return caf::make_counted<basp_scribe<caf::policy::tcp>>(
+      mpx(), *fd, parts_.doors, false, caf::policy::tcp{});
+  }
   auto ssl = parts_.ctx->new_session(*fd, false);
   if (!ssl) {
     ::close(*fd);
@@ -165,15 +172,20 @@ tls_middleman_actor::connect(const std::string& host, uint16_t port) {
     return client_error(hs, parts_.handshake_timeout);
   int established = -1;
   auto session = hs.release(established);
-  return caf::make_counted<tls_scribe>(mpx(), established, std::move(session));
+  return caf::make_counted<basp_scribe<tls_stream_policy>>(
+    mpx(), established, parts_.doors, false,
+    tls_stream_policy{std::move(session)});
 }
 
 caf::expected<caf::io::doorman_ptr>
-tls_middleman_actor::open(uint16_t port, const char* addr, bool reuse) {
+net_middleman_actor::open(uint16_t port, const char* addr, bool reuse) {
   auto fd = caf::io::network::new_tcp_acceptor_impl(port, addr, reuse);
   if (!fd)
     return std::move(fd.error());
-  return caf::make_counted<tls_doorman>(mpx(), *fd, parts_.ctx, parts_.pool);
+  if (!parts_.ctx)
+    return caf::make_counted<plain_doorman>(mpx(), *fd, parts_.doors);
+  return caf::make_counted<tls_doorman>(mpx(), *fd, parts_.ctx, parts_.pool,
+                                        parts_.doors);
 }
 
 } // namespace ferry
