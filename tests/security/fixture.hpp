@@ -9,6 +9,8 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <chrono>
+#include <iostream>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -92,6 +94,29 @@ protected:
     return res ? *res : login_result{};
   }
 
+  /// Sends `msg` (as request `request_id`, or a plain message for 0) to
+  /// every actor id from 1 to `last` but the gatekeeper's, each on a fresh
+  /// connection as `cn`, since a refusal closes the connection. Returns
+  /// how many ids were tried and how many connections the agent closed.
+  std::pair<size_t, size_t> probe_every_id(const std::string& node,
+                                           const std::string& cn,
+                                           uint64_t last,
+                                           const caf::message& msg,
+                                           uint64_t request_id = 0) {
+    size_t tried = 0;
+    size_t closed = 0;
+    for (uint64_t id = 1; id <= last; ++id) {
+      std::unique_ptr<raw_peer> p;
+      auto gk = connect_basp(node, p, cn);
+      if (gk == 0 || id == gk)
+        continue;
+      ++tried;
+      p->send_message(sys, 7, id, msg, request_id);
+      closed += p->closed_within(3s) ? 1 : 0;
+    }
+    return {tried, closed};
+  }
+
   /// What the agent keeps: its domains and their states, their
   /// definitions, and its journal's records.
   std::string snapshot(const std::string& node) {
@@ -125,6 +150,22 @@ protected:
   void expect_serving(const std::string& node) {
     expect_answering(node);
     EXPECT_EQ(state_of(node, "web"), "running");
+  }
+
+  /// An admin's `list --all` must succeed despite whatever the test is
+  /// doing to the agent; how long it took is printed and recorded as
+  /// `property` (a measurement, not asserted).
+  void expect_admin_served(const std::string& node, const std::string& label,
+                           const std::string& property) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = on(node, {"list", "--all"});
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count();
+    EXPECT_EQ(r.rc, 0) << r.err;
+    std::cout << "[ security ] admin's list " << label << ": " << ms << " ms"
+              << std::endl;
+    RecordProperty(property, std::to_string(ms));
   }
 
   /// The agent's resident memory, in KiB (from /proc).

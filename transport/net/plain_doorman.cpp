@@ -6,6 +6,7 @@
 #include <caf/make_counted.hpp>
 #include <caf/policy/tcp.hpp>
 
+#include "transport/net/accepted_socket.hpp"
 #include "transport/net/basp_scribe.hpp"
 
 namespace ferry {
@@ -17,16 +18,13 @@ plain_doorman::plain_doorman(caf::io::network::default_multiplexer& mpx,
 }
 
 bool plain_doorman::new_connection() {
-  int fd = acceptor_.accepted_socket();
-  acceptor_.accepted_socket() = caf::io::network::invalid_native_socket;
+  int fd = net_detail::take_accepted_socket(acceptor_);
   if (fd < 0)
     return true;
   if (detached()) {
     ::close(fd);
     return false;
   }
-  caf::io::network::nonblocking(fd, true);
-  caf::io::network::child_process_inherit(fd, false);
   auto& mpx = acceptor_.backend();
   auto scribe = caf::make_counted<basp_scribe<caf::policy::tcp>>(
     mpx, fd, doors_, true, caf::policy::tcp{});

@@ -7,6 +7,7 @@
 #include <caf/make_counted.hpp>
 
 #include "messages/error.hpp"
+#include "transport/net/accepted_socket.hpp"
 #include "transport/net/basp_scribe.hpp"
 #include "transport/tls/tls_stream_policy.hpp"
 #include "util/log.hpp"
@@ -25,8 +26,7 @@ tls_doorman::tls_doorman(caf::io::network::default_multiplexer& mpx,
 }
 
 bool tls_doorman::new_connection() {
-  int fd = acceptor_.accepted_socket();
-  acceptor_.accepted_socket() = caf::io::network::invalid_native_socket;
+  int fd = net_detail::take_accepted_socket(acceptor_);
   if (fd < 0)
     return true;
   if (detached()) {
@@ -34,8 +34,6 @@ bool tls_doorman::new_connection() {
     ::close(fd);
     return false;
   }
-  caf::io::network::nonblocking(fd, true);
-  caf::io::network::child_process_inherit(fd, false);
   auto peer = tls_handshake::peer_of(fd);
   auto ssl = ctx_->new_session(fd, true);
   if (!ssl) {
