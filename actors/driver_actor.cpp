@@ -12,6 +12,7 @@
 #include "actors/event_bus.hpp"
 #include "config/agent_settings.hpp"
 #include "drivers/job_journal.hpp"
+#include "drivers/make_driver.hpp"
 #include "actors/hardening.hpp"
 #include "messages/all.hpp"
 #include "util/log.hpp"
@@ -19,6 +20,23 @@
 namespace ferry {
 
 namespace {
+
+/// The part of the agent's settings each driver needs.
+driver_configs configs_of(const agent_settings& settings) {
+  driver_configs out;
+  out.test.binary = settings.testhv.binary;
+  out.test.listen = settings.testhv.listen;
+  if (out.test.listen.port == 0 && settings.listen.port < 65535)
+    out.test.listen.port = static_cast<uint16_t>(settings.listen.port + 1);
+  out.test.secret_file = settings.testhv.secret_file;
+  out.test.log_level = settings.log_level;
+  out.qemu.binary = settings.qemu_binary;
+  if (!settings.insecure_tcp) {
+    out.test.tls = settings.tls;
+    out.qemu.tls = settings.tls;
+  }
+  return out;
+}
 
 /// A direct migration into this host ran without a destination job: the
 /// hypervisor's DOMAIN_INCOMING event is the only news of it, so the
@@ -60,7 +78,7 @@ caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
     if (auto strong = weak.lock())
       caf::anon_send(caf::actor_cast<caf::actor>(strong), std::move(ev));
   };
-  auto drv = make_driver(driver_name, std::move(ctx), settings);
+  auto drv = make_driver(driver_name, std::move(ctx), configs_of(settings));
   if (!drv) {
     FERRY_ERROR("driver", error_text(drv.error()));
     self->quit(drv.error());

@@ -7,7 +7,7 @@
 #include <caf/send.hpp>
 
 #include "actors/hardening.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace ferry {

@@ -49,11 +49,6 @@ typename Inspector::result_type inspect(Inspector& f, acl_update& x) {
            x.default_roles);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, acl_rule& x) {
-  return f(caf::meta::type_name("ferry.acl_rule"), x.pattern, x.roles);
-}
-
 /// The gatekeeper's whole interface: the handshake (`gatekeeper_remote`,
 /// the only part another node reaches) and its own node's messages.
 using gatekeeper_actor_type = gatekeeper_remote::extend<

@@ -3,7 +3,7 @@
 #include <caf/message_view.hpp>
 #include <caf/sec.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace ferry {

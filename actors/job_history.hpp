@@ -11,7 +11,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "messages/migration.hpp"
 
 namespace ferry {

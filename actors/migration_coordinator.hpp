@@ -16,8 +16,9 @@
 
 namespace ferry {
 
-/// Bounds on each phase's remote request (DESIGN §8: every remote request
-/// has a timeout; the remote actors are monitored as well).
+/// Bounds on each phase's remote request (docs/architecture.md,
+/// "Conventions": every remote request has a timeout; the remote actors are
+/// monitored as well).
 struct phase_timeouts {
   std::chrono::milliseconds begin{30000};
   std::chrono::milliseconds prepare{120000};
@@ -72,9 +73,9 @@ struct coordinator_state {
   static inline const char* name = "ferry.coordinator";
 };
 
-/// Drives one migration job through libvirt's v3 phases and DESIGN §2's
-/// ownership rule. It runs in the CLI (managed) or in the source agent
-/// (peer-to-peer, tunnelled, direct).
+/// Drives one migration job through libvirt's v3 phases and
+/// docs/architecture.md's ownership rule. It runs in the CLI (managed) or in
+/// the source agent (peer-to-peer, tunnelled, direct).
 ///
 ///     [connect]─>begin─>prepare─>perform─>finish─>confirm(committed)─>done
 ///                  │       │        │        │

@@ -15,8 +15,9 @@
 
 namespace ferry {
 
-/// Tuning of a pump; the defaults follow FACTS.md (256 KiB-1 MiB chunks,
-/// a window of 8: about 4 MiB in flight per direction, whatever the VM size).
+/// Tuning of a pump; the defaults follow docs/caf-and-qemu.md (256 KiB-1 MiB
+/// chunks, a window of 8: about 4 MiB in flight per direction, whatever the
+/// VM size).
 struct pump_config {
   size_t chunk_bytes = 512 * 1024;
   int window = 8;

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry {
 

@@ -8,7 +8,7 @@
 
 #include "config/acl_parse.hpp"
 #include "config/po_error.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace po = boost::program_options;

@@ -5,17 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "transport/acl.hpp"
 #include "transport/tls_settings.hpp"
 #include "transport/uri.hpp"
 
 namespace ferry {
-
-/// One ACL rule: certificate names matching `pattern` (`*` wildcards) hold
-/// `roles` (comma-separated `read`, `admin`, `peer`).
-struct acl_rule {
-  std::string pattern;
-  std::vector<std::string> roles;
-};
 
 /// Limits that keep a hostile or buggy peer from exhausting the agent.
 struct agent_limits {

@@ -4,7 +4,7 @@
 
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry {
 

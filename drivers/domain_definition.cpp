@@ -9,7 +9,7 @@
 
 #include <pugixml.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/crypto.hpp"
 
 namespace ferry {

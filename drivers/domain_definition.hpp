@@ -11,7 +11,8 @@ namespace ferry {
 constexpr uint64_t guest_page_size = 4096;
 
 /// A domain as defined by the subset of libvirt's domain XML ferry accepts
-/// (DESIGN §4). Plain data; drivers validate what is specific to them.
+/// (docs/architecture.md, "Domain definitions"). Plain data; drivers validate
+/// what is specific to them.
 struct domain_definition {
   std::string type;          ///< `test` or `qemu` (the `type` attribute).
   std::string name;          ///< 1-64 of [A-Za-z0-9_.-].

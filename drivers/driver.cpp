@@ -4,7 +4,7 @@
 
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "drivers/job_journal.hpp"
 #include "util/faults.hpp"
 #include "util/files.hpp"

@@ -179,7 +179,8 @@ protected:
   virtual caf::expected<incoming_endpoint>
   do_migrate_prepare(const domain_entry& dom, const incoming_spec& spec);
   /// True if the incoming migration completed, verified, and the guest is
-  /// paused: the precondition of a commit (FACTS.md's switchover rule).
+  /// paused: the precondition of a commit (the switchover rule,
+  /// docs/caf-and-qemu.md).
   virtual caf::error do_check_incoming(const domain_entry& dom);
 
   /// Writes (or, for a transient domain, removes) the definition file.
@@ -197,10 +198,5 @@ protected:
 };
 
 using driver_ptr = std::unique_ptr<driver>;
-
-/// Creates the driver called `name` (`test`, `qemu`).
-caf::expected<driver_ptr> make_driver(const std::string& name,
-                                      driver_context ctx,
-                                      const struct agent_settings& settings);
 
 } // namespace ferry

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "drivers/job_journal.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/faults.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -314,8 +314,8 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
                       "domain: "
                         + error_text(err));
   }
-  // Commit point (DESIGN §2): recorded durably before anything else; from
-  // here the destination owns the domain.
+  // Commit point (docs/architecture.md): recorded durably before anything
+  // else; from here the destination owns the domain.
   if (auto err = journal_phase(job_id, "committed")) {
     tear_down();
     return make_error(errc::migration_failed,

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "messages/domain.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "messages/events.hpp"
 #include "messages/lifecycle.hpp"
 #include "messages/session.hpp"

@@ -54,8 +54,9 @@ using pump_peer = caf::typed_actor<caf::reacts_to<pump_chunk>,
 /// then fed.
 using pump_remote = pump_greeting::extend_with<pump_peer>;
 
-/// How a migration runs (DESIGN §2). Parsed from the CLI's flags; the rules
-/// between them are checked by `validate_flags` (migration_rules.hpp).
+/// How a migration runs (docs/architecture.md). Parsed from the CLI's flags;
+/// the rules between them are checked by `validate_flags`
+/// (migration_rules.hpp).
 struct migration_flags {
   std::string dest_uri;    ///< Agent URI (managed, p2p) or testhv:// (direct).
   std::string migrate_uri; ///< Data address override: tcp://HOST[:PORT].
@@ -441,8 +442,8 @@ typename Inspector::result_type inspect(Inspector& f, pump_hello& x) {
 }
 
 /// Migration bytes, either direction. On the wire a byte block like a
-/// `std::vector<char>` (one block, FACTS.md); in memory `chunk_bytes`, which
-/// is never zero-filled and reuses pooled storage.
+/// `std::vector<char>` (one block, docs/caf-and-qemu.md); in memory
+/// `chunk_bytes`, which is never zero-filled and reuses pooled storage.
 struct pump_chunk {
   uint64_t seq = 0;
   chunk_bytes data;

@@ -1,6 +1,6 @@
 #include "messages/migration_rules.hpp"
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry {
 

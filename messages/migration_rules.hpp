@@ -11,9 +11,9 @@ namespace ferry {
 /// `managed`, `p2p`, `tunnelled` or `direct`.
 std::string mode_of(const migration_flags& flags);
 
-/// Checks the rules between flags (DESIGN §2): --tunnelled needs --p2p, a
-/// migrate URI excludes --tunnelled, --direct takes a hypervisor URI and
-/// excludes the others, --tls excludes --tunnelled, values in range.
+/// Checks the rules between flags (docs/architecture.md): --tunnelled needs
+/// --p2p, a migrate URI excludes --tunnelled, --direct takes a hypervisor URI
+/// and excludes the others, --tls excludes --tunnelled, values in range.
 /// One-line errors naming the flags.
 caf::error validate_flags(const migration_flags& flags);
 

@@ -3,10 +3,23 @@
 #include <string>
 #include <vector>
 
-#include "config/agent_settings.hpp"
+#include <caf/meta/type_name.hpp>
+
 #include "messages/session.hpp"
 
 namespace ferry {
+
+/// One ACL rule: certificate names matching `pattern` (`*` wildcards) hold
+/// `roles` (`read`, `admin`, `peer`).
+struct acl_rule {
+  std::string pattern;
+  std::vector<std::string> roles;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, acl_rule& x) {
+  return f(caf::meta::type_name("ferry.acl_rule"), x.pattern, x.roles);
+}
 
 /// Maps identities (certificate common names) to roles. Rules are tried in
 /// order and every matching rule adds its roles. An identity no rule

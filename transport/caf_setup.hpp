@@ -10,7 +10,7 @@ namespace ferry {
 
 /// Liveness settings every ferry process applies to CAF's network layer.
 /// Heartbeats must be on at both ends for a frozen peer to be noticed, and
-/// for `remote_actor` to a silent listener not to hang (FACTS.md).
+/// for `remote_actor` to a silent listener not to hang (docs/caf-and-qemu.md).
 struct liveness {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds connection_timeout{3000};

@@ -12,7 +12,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 
 namespace ferry {

@@ -9,7 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry::rpc {
 

@@ -1,6 +1,6 @@
 #include "transport/tls_settings.hpp"
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry {
 

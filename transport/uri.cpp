@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry {
 
@@ -78,11 +78,6 @@ std::string parse_hp(const std::string& text, uint16_t default_port,
 }
 
 } // namespace
-
-std::string host_port::to_string() const {
-  auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return h + ":" + std::to_string(port);
-}
 
 std::string agent_uri::to_string() const {
   return std::string{tls ? "ferry+tls://" : "ferry+tcp://"}

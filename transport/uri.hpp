@@ -6,26 +6,15 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "util/host_port.hpp"
+
 namespace ferry {
 
 /// Port an agent listens on when a URI gives none.
 constexpr uint16_t default_agent_port = 7700;
 
-/// A host and port, as in `--listen HOST:PORT` (IPv6 as `[::1]:PORT`).
-struct host_port {
-  std::string host;
-  uint16_t port = 0;
-
-  /// `HOST:PORT`, bracketing IPv6 literals.
-  std::string to_string() const;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, host_port& x) {
-  return f(caf::meta::type_name("ferry.host_port"), x.host, x.port);
-}
-
-/// `ferry+tls://HOST[:PORT][/DRIVER]` or `ferry+tcp://…` (contract, DESIGN §5).
+/// `ferry+tls://HOST[:PORT][/DRIVER]` or `ferry+tcp://…` (contract,
+/// docs/architecture.md).
 struct agent_uri {
   bool tls = true;
   host_port address;

@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace ferry::faults {

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace fs = std::filesystem;
 

@@ -17,9 +17,9 @@ void setup(level threshold, std::string process_name);
 /// True if lines of `lvl` are printed.
 bool enabled(level lvl);
 
-/// Writes one line: timestamp, process name, level, component, text.
-/// CAF's own logging is compiled out of Debian's build (FACTS.md), so ferry
-/// logs for itself; one line per lifecycle event.
+/// Writes one line: timestamp, process name, level, component, text. CAF's
+/// own logging is compiled out of Debian's build (docs/caf-and-qemu.md), so
+/// ferry logs for itself; one line per lifecycle event.
 void write(level lvl, const char* component, const std::string& text);
 
 /// Text from outside (a client's name, a type name from the wire) made safe

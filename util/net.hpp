@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "transport/uri.hpp"
+#include "util/host_port.hpp"
 
 namespace ferry::net {
 

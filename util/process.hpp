@@ -32,7 +32,7 @@ pid_t spawn(const spawn_request& req, std::string& err);
 
 /// Called once with the child's wait status when it exits. The reaper
 /// thread collects every child promptly (PID 1 here reaps orphans ~1.2 s
-/// late, FACTS.md), so callers never call waitpid themselves.
+/// late, docs/caf-and-qemu.md), so callers never call waitpid themselves.
 void on_exit(pid_t pid, std::function<void(int status)> callback);
 
 /// Blocks until `pid` has exited or `timeout_ms` passed; true if it exited.

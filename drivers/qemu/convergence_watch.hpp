@@ -8,7 +8,7 @@ namespace ferry {
 /// Decides when a pre-copy migration has stopped converging, by the rule
 /// of docs/migration.md: the remaining data must shrink by at least 10%
 /// within every progress timeout. QEMU itself would stay `active` forever
-/// (FACTS.md), so the driver watches it.
+/// (docs/caf-and-qemu.md), so the driver watches it.
 class convergence_watch {
 public:
   using clock = std::chrono::steady_clock;

@@ -5,7 +5,7 @@
 #include "drivers/qemu/qemu_stats.hpp"
 #include "drivers/qemu/ram_digest.hpp"
 #include "drivers/qemu/test_guest.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 

@@ -27,8 +27,8 @@ namespace ferry {
 ///
 /// Destination: the QEMU was started `-S -incoming defer`; prepare runs
 /// `migrate-incoming` and reads the listening port back; the commit check
-/// waits for `completed` and requires the guest `paused` (FACTS.md's
-/// switchover rule).
+/// waits for `completed` and requires the guest `paused`
+/// (docs/caf-and-qemu.md's switchover rule).
 class qemu_migration {
 public:
   /// Starts sending `proc`'s guest to `target` (native or fd); returns

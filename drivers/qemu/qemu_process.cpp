@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"

@@ -6,7 +6,7 @@
 #include <openssl/x509.h>
 
 #include "drivers/qemu/qemu_process.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 
 namespace ferry {

@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
 

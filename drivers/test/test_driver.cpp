@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"

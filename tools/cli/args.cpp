@@ -1,7 +1,7 @@
 #include "tools/cli/args.hpp"
 
 #include "config/po_error.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace po = boost::program_options;
 

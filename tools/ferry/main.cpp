@@ -10,7 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "tools/cli/commands.hpp"
 #include "transport/caf_setup.hpp"
 #include "transport/net/net_layer.hpp"

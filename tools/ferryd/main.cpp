@@ -19,7 +19,7 @@
 #include "actors/agent_root.hpp"
 #include "config/agent_options.hpp"
 #include "drivers/job_journal.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/caf_setup.hpp"
 #include "transport/net/net_layer.hpp"
 #include "util/faults.hpp"

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry::lang {
 

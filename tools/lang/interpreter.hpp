@@ -15,7 +15,7 @@ namespace ferry::lang {
 /// starts a comment outside quotes. Errors name the unclosed quote.
 caf::expected<std::vector<std::string>> split(const std::string& line);
 
-/// ferry's command language (DESIGN §7): one verb per line followed by its
+/// ferry's command language (docs/scenarios.md): one verb per line followed by its
 /// words. The interpreter only parses and dispatches; front ends register
 /// verbs — the actor shell registers the CLI verbs and introspection, the
 /// scenario runner registers nodes, migrations, faults and expectations.

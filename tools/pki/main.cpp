@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <string>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/pki.hpp"
 #include "util/files.hpp"
 

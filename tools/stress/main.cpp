@@ -13,7 +13,7 @@
 #include "tools/stress/stress_runner.hpp"
 #include "transport/caf_setup.hpp"
 #include "transport/net/net_layer.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 
 using namespace ferry;

@@ -5,7 +5,7 @@
 #include <caf/binary_serializer.hpp>
 #include <caf/io/basp/header.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry::basp {
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 namespace ferry {
 

@@ -14,7 +14,7 @@
 #include <caf/make_counted.hpp>
 #include <caf/policy/tcp.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/net/basp_scribe.hpp"
 #include "transport/net/plain_doorman.hpp"
 #include "transport/tls/tls_doorman.hpp"

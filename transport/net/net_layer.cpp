@@ -8,7 +8,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/net/middleman_actor.hpp"
 #include "transport/tls/handshake_pool.hpp"
 #include "transport/tls/stop_signal.hpp"

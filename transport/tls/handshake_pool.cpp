@@ -9,7 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace ferry {

@@ -4,7 +4,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/tls/socket_bio.hpp"
 #include "util/files.hpp"
 

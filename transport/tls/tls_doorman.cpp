@@ -6,7 +6,7 @@
 #include <caf/io/abstract_broker.hpp>
 #include <caf/make_counted.hpp>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/net/accepted_socket.hpp"
 #include "transport/net/basp_scribe.hpp"
 #include "transport/tls/tls_stream_policy.hpp"

@@ -20,7 +20,7 @@
 #include "drivers/test/hv/hypervisor_slot.hpp"
 #include "drivers/test/hv/stream_format.hpp"
 #include "drivers/test/hv/tls_channel.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
 #include "util/net.hpp"

@@ -23,7 +23,7 @@
 
 #include "drivers/qmp/line_socket.hpp"
 #include "drivers/test/hv/hypervisor.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/tls/tls_context.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"

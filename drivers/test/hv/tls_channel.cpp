@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/tls/tls_context.hpp"
 #include "transport/tls/tls_handshake.hpp"
 #include "util/log.hpp"

@@ -81,11 +81,11 @@ struct inbox {
   }
 };
 
-/// A deterministic actor system for one test (DESIGN §8): CAF's
-/// test_coordinator runs every scheduled actor on the test's own thread,
-/// only when the test says so, and its clock moves only when the test
-/// advances it, so request timeouts and delayed messages fire exactly when
-/// a test wants them to.
+/// A deterministic actor system for one test (docs/architecture.md,
+/// "Conventions"): CAF's test_coordinator runs every scheduled actor on the
+/// test's own thread, only when the test says so, and its clock moves only
+/// when the test advances it, so request timeouts and delayed messages fire
+/// exactly when a test wants them to.
 ///
 /// `run()` drains the message queues without touching the clock;
 /// `advance_time(d)` moves the clock, dispatches whatever fell due and

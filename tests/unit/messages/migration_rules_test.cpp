@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 using namespace ferry;
 

@@ -30,7 +30,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/caf_setup.hpp"
 #include "transport/pki.hpp"
 #include "transport/tls/handshake_pool.hpp"

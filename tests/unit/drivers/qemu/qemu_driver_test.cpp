@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "drivers/qemu/test_guest.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 
 using namespace ferry;
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "drivers/test/hv/guest.hpp"
-#include "messages/error.hpp"
+#include "util/error.hpp"
 #include "transport/pki.hpp"
 #include "transport/tls/tls_context.hpp"
 #include "util/files.hpp"
