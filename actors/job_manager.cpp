@@ -112,9 +112,12 @@ const job_entry* find_job(self_ptr self, const std::string& driver,
 void recover_jobs(self_ptr self) {
   auto& st = self->state;
   for (auto& rec : st.journal->records()) {
-    bool pending = (rec.role == "source" && rec.phase != "done")
-                   || (rec.role == "destination"
-                       && (rec.phase == "prepared" || rec.phase == "committed"));
+    // Every source record is unfinished (they are removed when the job
+    // ends); a destination's only while it is prepared, or committed (the
+    // guest may have died with the agent).
+    bool pending = rec.role == job_role::source
+                   || rec.phase == job_phase::prepared
+                   || rec.phase == job_phase::committed;
     if (!pending)
       continue;
     auto ctx = context_for(self, rec.driver);
@@ -124,8 +127,9 @@ void recover_jobs(self_ptr self) {
                                            << "', which this agent lacks");
       continue;
     }
-    FERRY_INFO("jobs", "recovery: job " << rec.job_id << " (" << rec.role
-                                        << ", " << rec.phase << ", "
+    FERRY_INFO("jobs", "recovery: job " << rec.job_id << " ("
+                                        << to_string(rec.role) << ", "
+                                        << to_string(rec.phase) << ", "
                                         << rec.domain << ")");
     self->request(ctx->driver, std::chrono::minutes{2}, drv_recover{rec.job_id})
       .then(
@@ -303,12 +307,12 @@ caf::behavior job_manager(door_stateful<job_manager_state>* self,
       if (st.journal) {
         // The journal survives restarts: its answer is authoritative.
         if (auto rec = st.journal->find(req.job_id);
-            rec && rec->role == "destination") {
-          if (rec->phase == "committed")
+            rec && rec->role == job_role::destination) {
+          if (rec->phase == job_phase::committed)
             return mig_outcome{mig_outcome::committed};
-          if (rec->phase == "lost")
+          if (rec->phase == job_phase::lost)
             return mig_outcome{mig_outcome::lost};
-          if (rec->phase == "aborted")
+          if (rec->phase == job_phase::aborted)
             return mig_outcome{mig_outcome::not_committed};
           return mig_outcome{mig_outcome::pending};
         }

@@ -200,7 +200,7 @@ void on_terminal(self_ptr self, const std::string& status) {
           // a restart must then ask instead of resuming.
           self
             ->request(st.ctx.driver, st.ctx.driver_timeout,
-                      drv_journal_phase{st.job_id, "verified"})
+                      drv_journal_phase{st.job_id, job_phase::verified})
             .then(
               [self](bool) {
                 auto& st = self->state;

@@ -11,6 +11,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "drivers/domain_definition.hpp"
+#include "drivers/job_phase.hpp"
 #include "drivers/migration_spec.hpp"
 #include "messages/domain.hpp"
 #include "messages/migration.hpp"
@@ -115,8 +116,7 @@ public:
                                           const std::string& dest_uri = {},
                                           bool undefine_source = false);
   /// Records a phase change of a job of this driver in the journal.
-  caf::error journal_phase(const std::string& job_id,
-                           const std::string& phase);
+  caf::error journal_phase(const std::string& job_id, job_phase phase);
   /// After an agent restart: applies the recovery rule for `rec`
   /// (docs/recovery.md). Returns true if the job needs the destination's
   /// answer (the caller starts an outcome resolution, the domain locked).

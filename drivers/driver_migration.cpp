@@ -95,10 +95,10 @@ caf::expected<begin_info> driver::migrate_begin(const std::string& name,
   if (ctx_.journal) {
     job_record rec;
     rec.job_id = job_id;
-    rec.role = "source";
+    rec.role = job_role::source;
     rec.domain = name;
     rec.driver = this->name();
-    rec.phase = "begin";
+    rec.phase = job_phase::begin;
     rec.was_running = d.state == domain_state::running;
     rec.undefine_source = undefine_source;
     rec.dest_uri = dest_uri;
@@ -130,7 +130,7 @@ caf::error driver::migrate_start(const std::string& name,
   auto dom = find(name);
   if (!dom)
     return refuse(dom.error());
-  if (auto err = journal_phase((*dom)->job_id, "perform"))
+  if (auto err = journal_phase((*dom)->job_id, job_phase::perform))
     return refuse(err);
   return do_migrate_start(**dom, target);
 }
@@ -211,7 +211,7 @@ caf::error driver::migrate_confirm(const std::string& name,
       return caf::none;
     }
     case confirm_outcome::unknown:
-      if (auto err = journal_phase(job_id, "outcome-unknown"))
+      if (auto err = journal_phase(job_id, job_phase::outcome_unknown))
         return err;
       d.state = domain_state::paused;
       FERRY_WARN(this->name().c_str(), "job " << job_id << ": outcome unknown, "
@@ -257,10 +257,10 @@ driver::migrate_prepare(const std::string& job_id, domain_definition def,
   if (ctx_.journal) {
     job_record rec;
     rec.job_id = job_id;
-    rec.role = "destination";
+    rec.role = job_role::destination;
     rec.domain = def.name;
     rec.driver = this->name();
-    rec.phase = "prepared";
+    rec.phase = job_phase::prepared;
     if (auto err = ctx_.journal->write(std::move(rec)))
       return refuse(err);
   }
@@ -299,7 +299,7 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
       do_destroy(d);
     d.job_id.clear();
     mark_shutoff(name);
-    journal_phase(job_id, "aborted");
+    journal_phase(job_id, job_phase::aborted);
   };
   if (!success) {
     tear_down();
@@ -316,7 +316,7 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
   }
   // Commit point (docs/architecture.md): recorded durably before anything
   // else; from here the destination owns the domain.
-  if (auto err = journal_phase(job_id, "committed")) {
+  if (auto err = journal_phase(job_id, job_phase::committed)) {
     tear_down();
     return make_error(errc::migration_failed,
                       "cannot record the commit: " + error_text(err));

@@ -8,8 +8,7 @@
 
 namespace ferry {
 
-caf::error driver::journal_phase(const std::string& job_id,
-                                 const std::string& phase) {
+caf::error driver::journal_phase(const std::string& job_id, job_phase phase) {
   if (!ctx_.journal || job_id.empty())
     return caf::none;
   auto rec = ctx_.journal->find(job_id);
@@ -26,26 +25,26 @@ caf::expected<bool> driver::recover(const job_record& rec) {
     if (ctx_.journal)
       ctx_.journal->remove(rec.job_id);
   };
-  if (rec.role == "destination") {
-    if (rec.phase == "prepared") {
+  if (rec.role == job_role::destination) {
+    if (rec.phase == job_phase::prepared) {
       // Never committed: the incoming copy must not survive.
       if (active) {
         do_migrate_cancel(i->second);
         do_destroy(i->second);
         mark_shutoff(rec.domain);
       }
-      journal_phase(rec.job_id, "aborted");
+      journal_phase(rec.job_id, job_phase::aborted);
       FERRY_INFO(name().c_str(), "recovery: job " << rec.job_id
                                                   << " never committed here; "
                                                   << rec.domain
                                                   << " torn down");
-    } else if (rec.phase == "committed") {
+    } else if (rec.phase == job_phase::committed) {
       if (i != domains_.end())
         i->second.job_id.clear();
       if (!active) {
         // Committed, then the guest died with the agent (test guests do):
         // the source's paused copy is the only one left; tell it so.
-        journal_phase(rec.job_id, "lost");
+        journal_phase(rec.job_id, job_phase::lost);
         FERRY_WARN(name().c_str(), "recovery: job " << rec.job_id
                                                     << " committed here but "
                                                     << rec.domain
@@ -59,7 +58,8 @@ caf::expected<bool> driver::recover(const job_record& rec) {
   // Source.
   if (!active) {
     FERRY_WARN(name().c_str(),
-               "recovery: job " << rec.job_id << " (" << rec.phase << "): "
+               "recovery: job " << rec.job_id << " (" << to_string(rec.phase)
+                                << "): "
                                 << rec.domain
                                 << " is no longer active here (test guests "
                                    "die with their agent); forgetting it");
@@ -67,7 +67,7 @@ caf::expected<bool> driver::recover(const job_record& rec) {
     return false;
   }
   auto& d = i->second;
-  if (rec.phase == "begin" || rec.phase == "perform") {
+  if (rec.phase == job_phase::begin || rec.phase == job_phase::perform) {
     // The data was never verified by the destination: finish cannot have
     // committed, so the source keeps the domain.
     do_migrate_cancel(d);
@@ -77,7 +77,8 @@ caf::expected<bool> driver::recover(const job_record& rec) {
     d.job_id.clear();
     forget();
     FERRY_INFO(name().c_str(), "recovery: job " << rec.job_id << " ("
-                                                << rec.phase << ") undone; "
+                                                << to_string(rec.phase)
+                                                << ") undone; "
                                                 << rec.domain << " stays here");
     return false;
   }

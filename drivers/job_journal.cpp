@@ -17,10 +17,10 @@ using json = nlohmann::json;
 
 json to_json(const job_record& r) {
   return {{"job", r.job_id},
-          {"role", r.role},
+          {"role", to_string(r.role)},
           {"domain", r.domain},
           {"driver", r.driver},
-          {"phase", r.phase},
+          {"phase", to_string(r.phase)},
           {"was_running", r.was_running},
           {"undefine_source", r.undefine_source},
           {"dest_uri", r.dest_uri},
@@ -34,10 +34,14 @@ std::optional<job_record> from_json(const std::string& text) {
   job_record r;
   try {
     r.job_id = j.at("job").get<std::string>();
-    r.role = j.at("role").get<std::string>();
+    auto role = parse_job_role(j.at("role").get<std::string>());
+    auto phase = parse_job_phase(j.at("phase").get<std::string>());
+    if (!role || !phase || role_of(*phase) != *role)
+      return std::nullopt;
+    r.role = *role;
+    r.phase = *phase;
     r.domain = j.at("domain").get<std::string>();
     r.driver = j.value("driver", "");
-    r.phase = j.at("phase").get<std::string>();
     r.was_running = j.value("was_running", false);
     r.undefine_source = j.value("undefine_source", false);
     r.dest_uri = j.value("dest_uri", "");
@@ -51,18 +55,18 @@ std::optional<job_record> from_json(const std::string& text) {
 }
 
 bool finished(const job_record& r) {
-  return r.role == "destination"
-         && (r.phase == "committed" || r.phase == "aborted"
-             || r.phase == "lost");
+  return r.role == job_role::destination && is_final(r.phase);
 }
 
 } // namespace
 
 files::durability job_journal::durability_of(const job_record& rec) {
-  bool hot = (rec.role == "source"
-              && (rec.phase == "begin" || rec.phase == "perform"
-                  || rec.phase == "verified"))
-             || (rec.role == "destination" && rec.phase == "prepared");
+  bool hot = (rec.role == job_role::source
+              && (rec.phase == job_phase::begin
+                  || rec.phase == job_phase::perform
+                  || rec.phase == job_phase::verified))
+             || (rec.role == job_role::destination
+                 && rec.phase == job_phase::prepared);
   return hot ? files::durability::process_crash
              : files::durability::host_crash;
 }
@@ -145,7 +149,7 @@ caf::error job_journal::write(job_record rec) {
       records_.erase(rec.job_id);
       finished_[rec.job_id] = finished_entry{std::move(rec.domain),
                                              std::move(rec.driver),
-                                             std::move(rec.phase),
+                                             rec.phase,
                                              rec.updated_ms};
     } else {
       finished_.erase(rec.job_id);
@@ -188,7 +192,7 @@ job_record job_journal::expand(const std::string& job_id,
                                const finished_entry& e) {
   job_record r;
   r.job_id = job_id;
-  r.role = "destination";
+  r.role = job_role::destination;
   r.domain = e.domain;
   r.driver = e.driver;
   r.phase = e.phase;

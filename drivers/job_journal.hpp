@@ -9,6 +9,7 @@
 
 #include <caf/error.hpp>
 
+#include "drivers/job_phase.hpp"
 #include "util/files.hpp"
 
 namespace ferry {
@@ -16,13 +17,10 @@ namespace ferry {
 /// One migration job as this agent remembers it across crashes.
 struct job_record {
   std::string job_id;
-  std::string role;   ///< source or destination
+  job_role role = job_role::source;
   std::string domain; ///< Name on this host.
   std::string driver;
-  /// source: begin, perform, verified, outcome-unknown;
-  /// destination: prepared, committed, aborted, lost (committed, then
-  /// the guest died with the agent).
-  std::string phase;
+  job_phase phase = job_phase::begin; ///< One of `role`'s (`role_of`).
   bool was_running = false;      ///< source: ran before the job
   bool undefine_source = false;  ///< source: --undefinesource
   std::string dest_uri;          ///< source: where to ask about the outcome
@@ -98,7 +96,7 @@ private:
   struct finished_entry {
     std::string domain;
     std::string driver;
-    std::string phase;
+    job_phase phase = job_phase::committed;
     int64_t updated_ms = 0;
   };
 

@@ -222,8 +222,8 @@ inline caf::behavior fake_driver(caf::event_based_actor* self,
       return s->finish(self);
     },
     [self, s](const drv_journal_phase& r) -> caf::result<bool> {
-      s->journal_phases.push_back(r.phase);
-      s->log->add("drv.journal(" + r.phase + ")");
+      s->journal_phases.push_back(to_string(r.phase));
+      s->log->add(std::string{"drv.journal("} + to_string(r.phase) + ")");
       return s->journal(self);
     },
     [s](const drv_watch& r) {

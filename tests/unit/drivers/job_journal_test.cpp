@@ -30,8 +30,8 @@ protected:
                            const std::string& phase) {
     job_record r;
     r.job_id = id;
-    r.role = role;
-    r.phase = phase;
+    r.role = *parse_job_role(role);
+    r.phase = *parse_job_phase(phase);
     r.domain = "web1";
     r.driver = "test";
     r.dest_uri = "ferry+tls://b:7420/test";
@@ -67,8 +67,8 @@ TEST_F(job_journal_test, records_survive_a_restart_with_every_field) {
   ASSERT_FALSE(again.open());
   auto r = again.find("0a1b");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->phase, "verified"); // the last write wins
-  EXPECT_EQ(r->role, "source");
+  EXPECT_STREQ(to_string(r->phase), "verified"); // the last write wins
+  EXPECT_EQ(r->role, job_role::source);
   EXPECT_EQ(r->domain, "web1");
   EXPECT_EQ(r->driver, "test");
   EXPECT_EQ(r->dest_uri, "ferry+tls://b:7420/test");
@@ -86,27 +86,27 @@ TEST_F(job_journal_test, a_finished_record_kept_compact_still_answers_and_rewrit
   ASSERT_FALSE(j.write(record("0c", "destination", "committed")));
   auto r = j.find("0c");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->role, "destination");
-  EXPECT_EQ(r->phase, "committed");
+  EXPECT_EQ(r->role, job_role::destination);
+  EXPECT_STREQ(to_string(r->phase), "committed");
   EXPECT_EQ(r->domain, "web1");
   EXPECT_EQ(r->driver, "test");
   EXPECT_GT(r->updated_ms, 0);
   ASSERT_EQ(j.records().size(), 1u);
   // What recovery does (committed, then the guest is gone): find, set the
   // phase, write. The file must still name the domain and driver.
-  r->phase = "lost";
+  r->phase = job_phase::lost;
   ASSERT_FALSE(j.write(*r));
   job_journal again{dir_};
   ASSERT_FALSE(again.open());
   auto back = again.find("0c");
   ASSERT_TRUE(back);
-  EXPECT_EQ(back->phase, "lost");
+  EXPECT_STREQ(to_string(back->phase), "lost");
   EXPECT_EQ(back->domain, "web1");
   EXPECT_EQ(back->driver, "test");
   // A finished job that starts again (never in practice; ids are random)
   // leaves no compact copy behind.
   ASSERT_FALSE(again.write(record("0c", "destination", "prepared")));
-  EXPECT_EQ(again.find("0c")->phase, "prepared");
+  EXPECT_STREQ(to_string(again.find("0c")->phase), "prepared");
   EXPECT_EQ(again.records().size(), 1u);
 }
 
@@ -143,6 +143,12 @@ TEST_F(job_journal_test, unreadable_records_are_skipped_not_fatal) {
   std::ofstream{dir_ + "/garbage.json"} << "{ not json";
   std::ofstream{dir_ + "/cafe.json"} << R"({"job_id": 7})";
   std::ofstream{dir_ + "/beef.json"} << "";
+  // A phase the vocabulary lacks, and one of the other side's.
+  std::ofstream{dir_ + "/0bad.json"}
+    << R"({"job": "0bad", "role": "source", "domain": "d", "phase": "x"})";
+  std::ofstream{dir_ + "/0bae.json"}
+    << R"({"job": "0bae", "role": "source", "domain": "d",)"
+       R"( "phase": "committed"})";
   job_journal again{dir_};
   ASSERT_FALSE(again.open());
   ASSERT_EQ(again.records().size(), 1u);
@@ -238,8 +244,8 @@ TEST(job_journal_durability, only_the_commit_and_recovery_states_wait_for_fsync)
   using files::durability;
   auto of = [](const char* role, const char* phase) {
     job_record r;
-    r.role = role;
-    r.phase = phase;
+    r.role = *parse_job_role(role);
+    r.phase = *parse_job_phase(phase);
     return job_journal::durability_of(r);
   };
   // What another host may ask about after this host reboots.
@@ -252,6 +258,27 @@ TEST(job_journal_durability, only_the_commit_and_recovery_states_wait_for_fsync)
   EXPECT_EQ(of("source", "perform"), durability::process_crash);
   EXPECT_EQ(of("source", "verified"), durability::process_crash);
   EXPECT_EQ(of("destination", "prepared"), durability::process_crash);
-  // Anything not named is synced (a new phase is safe by default).
-  EXPECT_EQ(of("source", "some-new-phase"), durability::host_crash);
+  EXPECT_EQ(of("destination", "prepared"), durability::process_crash);
+}
+
+TEST(job_phase_words, every_phase_reads_back_and_belongs_to_one_side) {
+  const char* source[] = {"begin", "perform", "verified", "outcome-unknown"};
+  const char* destination[] = {"prepared", "committed", "aborted", "lost"};
+  for (auto* word : source) {
+    auto p = parse_job_phase(word);
+    ASSERT_TRUE(p) << word;
+    EXPECT_STREQ(to_string(*p), word);
+    EXPECT_EQ(role_of(*p), job_role::source) << word;
+    EXPECT_FALSE(is_final(*p)) << word;
+  }
+  for (auto* word : destination) {
+    auto p = parse_job_phase(word);
+    ASSERT_TRUE(p) << word;
+    EXPECT_STREQ(to_string(*p), word);
+    EXPECT_EQ(role_of(*p), job_role::destination) << word;
+    EXPECT_EQ(is_final(*p), *p != job_phase::prepared) << word;
+  }
+  EXPECT_FALSE(parse_job_phase("done"));
+  EXPECT_FALSE(parse_job_phase("Committed"));
+  EXPECT_FALSE(parse_job_role("coordinator"));
 }
