@@ -58,19 +58,18 @@ void publish_incoming(const caf::actor& bus, const driver_event& ev) {
   }
 }
 
-} // namespace
+using self_ptr = door_stateful<driver_actor_state>*;
 
-caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
-                           std::string driver_name, agent_settings settings,
-                           std::shared_ptr<job_journal> journal,
-                           caf::actor events) {
-  harden(self, "driver");
-  self->state.events = std::move(events);
+/// Creates and opens the driver `name`; false (and the actor quits) if it
+/// cannot.
+bool open_driver(self_ptr self, const std::string& name,
+                 const agent_settings& settings,
+                 std::shared_ptr<job_journal> journal) {
   driver_context ctx;
   ctx.agent_name = settings.name;
-  ctx.state_dir = settings.state_dir + "/" + driver_name;
+  ctx.state_dir = settings.state_dir + "/" + name;
   ctx.journal = journal;
-  self->state.journal = journal;
+  self->state.journal = std::move(journal);
   // Hypervisor threads report events; a weak handle avoids a cycle between
   // the actor and the driver it owns.
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
@@ -78,20 +77,47 @@ caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
     if (auto strong = weak.lock())
       caf::anon_send(caf::actor_cast<caf::actor>(strong), std::move(ev));
   };
-  auto drv = make_driver(driver_name, std::move(ctx), configs_of(settings));
+  auto drv = make_driver(name, std::move(ctx), configs_of(settings));
   if (!drv) {
     FERRY_ERROR("driver", error_text(drv.error()));
     self->quit(drv.error());
-    return {};
+    return false;
   }
   self->state.drv = std::move(*drv);
   if (auto err = self->state.drv->open()) {
-    FERRY_ERROR(driver_name.c_str(), "cannot open: " << error_text(err));
+    FERRY_ERROR(name.c_str(), "cannot open: " << error_text(err));
     self->quit(err);
-    return {};
+    return false;
   }
-  // The driver's destructor (run when CAF destroys the state on exit)
-  // stops the hypervisor side cleanly.
+  return true;
+}
+
+caf::result<domain_info> on_domain_op(driver& drv, const domain_op& req) {
+  auto before = drv.info(req.name);
+  if (!before)
+    return before.error();
+  caf::error err;
+  switch (req.verb) {
+    case domain_verb::start: err = drv.start(req.name); break;
+    case domain_verb::destroy: err = drv.destroy(req.name); break;
+    case domain_verb::suspend: err = drv.suspend(req.name); break;
+    case domain_verb::resume: err = drv.resume(req.name); break;
+    case domain_verb::undefine: err = drv.undefine(req.name); break;
+    default:
+      return make_error(errc::invalid_argument, "unknown domain operation");
+  }
+  if (err)
+    return err;
+  // A transient domain that stopped, or an undefined one, is gone now.
+  if (auto after = drv.info(req.name))
+    return *after;
+  before->state = domain_state::shutoff;
+  before->persistent = false;
+  return *before;
+}
+
+/// Lifecycle and queries (from sessions), and the hypervisor's events.
+caf::message_handler lifecycle_handlers(self_ptr self) {
   auto& drv_ref = self->state.drv;
   return {
     [drv_ref](const list_domains& req) { return drv_ref->list(req.all); },
@@ -101,29 +127,7 @@ caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
         return res.error();
       return *res;
     },
-    [drv_ref](const domain_op& req) -> caf::result<domain_info> {
-      auto before = drv_ref->info(req.name);
-      if (!before)
-        return before.error();
-      caf::error err;
-      switch (req.verb) {
-        case domain_verb::start: err = drv_ref->start(req.name); break;
-        case domain_verb::destroy: err = drv_ref->destroy(req.name); break;
-        case domain_verb::suspend: err = drv_ref->suspend(req.name); break;
-        case domain_verb::resume: err = drv_ref->resume(req.name); break;
-        case domain_verb::undefine: err = drv_ref->undefine(req.name); break;
-        default:
-          return make_error(errc::invalid_argument, "unknown domain operation");
-      }
-      if (err)
-        return err;
-      // A transient domain that stopped, or an undefined one, is gone now.
-      if (auto after = drv_ref->info(req.name))
-        return *after;
-      before->state = domain_state::shutoff;
-      before->persistent = false;
-      return *before;
-    },
+    [drv_ref](const domain_op& req) { return on_domain_op(*drv_ref, req); },
     [drv_ref](const get_domain_info& req) -> caf::result<domain_info> {
       auto res = drv_ref->info(req.name);
       if (!res)
@@ -153,7 +157,47 @@ caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
           self->send(i->second, ev);
       }
     },
-    // -- migration (from job actors) --
+  };
+}
+
+caf::result<begin_result> on_begin(driver& drv, const drv_begin& req) {
+  // --tls and --secure refuse before the domain is locked.
+  auto path = drv.check_data_path(req.flags, req.agents_tls);
+  if (!path)
+    return path.error();
+  auto res = drv.migrate_begin(req.domain, req.job_id, req.dname,
+                               req.dest_uri, req.undefine_source);
+  if (!res)
+    return res.error();
+  return begin_result{to_xml(res->def), res->was_running, res->persistent,
+                      res->def.memory_bytes, path->native_tls, path->hint};
+}
+
+caf::result<incoming_endpoint> on_prepare(driver& drv,
+                                          const drv_prepare& req) {
+  auto refuse = [&req](caf::error err) {
+    if (req.spec.fd >= 0)
+      ::close(req.spec.fd);
+    return err;
+  };
+  // The destination checks its own side of the data path too: nothing is
+  // created here for a migration --secure or --tls would refuse.
+  auto path = drv.check_data_path(req.flags, req.agents_tls);
+  if (!path)
+    return refuse(path.error());
+  auto def = parse_domain_xml(req.xml);
+  if (!def)
+    return refuse(def.error());
+  auto spec = req.spec;
+  if (spec.how == incoming_spec::kind::native)
+    spec.tls = path->native_tls;
+  return drv.migrate_prepare(req.job_id, std::move(*def), spec);
+}
+
+/// The migration steps (from job actors).
+caf::message_handler migration_handlers(self_ptr self) {
+  auto& drv_ref = self->state.drv;
+  return {
     [self](drv_watch& req) {
       auto& w = self->state.watchers;
       if (req.subscribe) {
@@ -164,18 +208,7 @@ caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
       if (i != w.end() && i->second == req.listener)
         w.erase(i);
     },
-    [drv_ref](const drv_begin& req) -> caf::result<begin_result> {
-      // --tls and --secure refuse before the domain is locked.
-      auto path = drv_ref->check_data_path(req.flags, req.agents_tls);
-      if (!path)
-        return path.error();
-      auto res = drv_ref->migrate_begin(req.domain, req.job_id, req.dname,
-                                        req.dest_uri, req.undefine_source);
-      if (!res)
-        return res.error();
-      return begin_result{to_xml(res->def), res->was_running, res->persistent,
-                          res->def.memory_bytes, path->native_tls, path->hint};
-    },
+    [drv_ref](const drv_begin& req) { return on_begin(*drv_ref, req); },
     [drv_ref](const drv_start& req) -> caf::result<bool> {
       if (auto err = drv_ref->migrate_start(req.domain, req.target))
         return err;
@@ -202,25 +235,7 @@ caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
         return err;
       return true;
     },
-    [drv_ref](const drv_prepare& req) -> caf::result<incoming_endpoint> {
-      auto refuse = [&req](caf::error err) {
-        if (req.spec.fd >= 0)
-          ::close(req.spec.fd);
-        return err;
-      };
-      // The destination checks its own side of the data path too: nothing
-      // is created here for a migration --secure or --tls would refuse.
-      auto path = drv_ref->check_data_path(req.flags, req.agents_tls);
-      if (!path)
-        return refuse(path.error());
-      auto def = parse_domain_xml(req.xml);
-      if (!def)
-        return refuse(def.error());
-      auto spec = req.spec;
-      if (spec.how == incoming_spec::kind::native)
-        spec.tls = path->native_tls;
-      return drv_ref->migrate_prepare(req.job_id, std::move(*def), spec);
-    },
+    [drv_ref](const drv_prepare& req) { return on_prepare(*drv_ref, req); },
     [drv_ref](const drv_journal_phase& req) -> caf::result<bool> {
       if (auto err = drv_ref->journal_phase(req.job_id, req.phase))
         return err;
@@ -238,6 +253,21 @@ caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
                                      req.suspend, req.persistent);
     },
   };
+}
+
+} // namespace
+
+caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
+                           std::string driver_name, agent_settings settings,
+                           std::shared_ptr<job_journal> journal,
+                           caf::actor events) {
+  harden(self, "driver");
+  self->state.events = std::move(events);
+  if (!open_driver(self, driver_name, settings, std::move(journal)))
+    return {};
+  // The driver's destructor (run when CAF destroys the state on exit)
+  // stops the hypervisor side cleanly.
+  return lifecycle_handlers(self).or_else(migration_handlers(self));
 }
 
 } // namespace ferry

@@ -54,6 +54,17 @@ caf::result<T> relay(session_self self, const caf::actor& dest,
   return rp;
 }
 
+/// `relay` for a client whose roles include `needed`; the error of `check`
+/// otherwise.
+template <class T, class Request>
+caf::result<T> checked_relay(session_self self, role needed, const char* what,
+                             const caf::actor& dest,
+                             std::chrono::milliseconds timeout, Request&& req) {
+  if (auto err = check(self, needed, what))
+    return err;
+  return relay<T>(self, dest, timeout, std::forward<Request>(req));
+}
+
 /// The client's actor that sent the current request.
 caf::actor sender_of(session_self self) {
   return caf::actor_cast<caf::actor>(self->current_sender());
@@ -111,18 +122,116 @@ caf::result<bool> on_arm_fault(session_self self, const arm_fault& req) {
   return true;
 }
 
-} // namespace
-
-door session_door(caf::actor_system& sys, const session_binding& bind) {
-  // The one door a client has after the handshake: its session, from the
-  // client's node only.
-  return {0, bind.client.node(), 0, accepted_types<session_remote>(sys), true,
-          "session of '" + bind.identity + "'"};
+void on_roles_update(session_self self, roles_update& up) {
+  auto& b = self->state.bind;
+  if (up.roles.empty()) {
+    FERRY_INFO("session", "'" << log::escape(b.identity)
+                              << "' no longer holds a role (ACL "
+                                 "reloaded): session ended");
+    self->quit();
+    return;
+  }
+  b.roles = std::move(up.roles);
 }
 
-session_actor_type::behavior_type session_actor(session_self self,
-                                                session_binding bind) {
-  harden(self, "session");
+caf::result<migration_result> on_migrate(session_self self,
+                                         migrate_request& req) {
+  if (auto err = check(self, role::admin, "migrate domains"))
+    return err;
+  req.driver = self->state.bind.driver_name;
+  FERRY_INFO("session", "'" << log::escape(who(self)) << "' migrates "
+                            << log::escape(req.domain) << " to "
+                            << log::escape(req.flags.dest_uri));
+  return relay<migration_result>(self, self->state.bind.jobs, migration,
+                                 std::move(req));
+}
+
+caf::result<begin_cookie> on_begin(session_self self, mig_begin& req) {
+  if (auto err = check(self, role::admin, "migrate domains"))
+    return err;
+  req.driver = self->state.bind.driver_name;
+  req.coordinator = sender_of(self);
+  return relay<begin_cookie>(self, self->state.bind.jobs, lifecycle,
+                             std::move(req));
+}
+
+caf::result<prepare_cookie> on_prepare(session_self self, mig_prepare& req) {
+  // Managed: the client (admin) prepares; peer-to-peer: the source agent
+  // does, with role peer.
+  if (auto err = check(self, role::peer, "migrate domains into this host",
+                       role::admin, true))
+    return err;
+  req.driver = self->state.bind.driver_name;
+  req.coordinator = sender_of(self);
+  return relay<prepare_cookie>(self, self->state.bind.jobs, lifecycle,
+                               std::move(req));
+}
+
+caf::result<netcheck_result> on_netcheck(session_self self,
+                                         netcheck_request& req) {
+  if (auto err = check(self, role::admin, "run netchecks"))
+    return err;
+  FERRY_INFO("session", "'" << log::escape(who(self))
+                            << "' checks the tunnel to "
+                            << log::escape(req.dest_uri));
+  return relay<netcheck_result>(self, self->state.bind.jobs, migration,
+                                std::move(req));
+}
+
+caf::result<netcheck_cookie> on_netcheck_prepare(session_self self,
+                                                 netcheck_prepare& req) {
+  // The source agent of a netcheck, with the role a p2p migration needs
+  // here (admin may too, as for prepare).
+  if (auto err = check(self, role::peer, "receive netchecks", role::admin,
+                       true))
+    return err;
+  req.requester = sender_of(self);
+  return relay<netcheck_cookie>(self, self->state.bind.jobs, quick,
+                                std::move(req));
+}
+
+caf::result<mig_outcome> on_query_outcome(session_self self,
+                                          const mig_query_outcome& req) {
+  if (auto err = check(self, role::peer, "query migration outcomes",
+                       role::admin, true))
+    return err;
+  return relay<mig_outcome>(self, self->state.bind.jobs, quick, req);
+}
+
+caf::result<job_stats> on_job_control(session_self self, job_control& req) {
+  auto needed = req.verb == job_verb::info ? role::read : role::admin;
+  if (auto err = check(self, needed, "control migration jobs"))
+    return err;
+  if (req.verb != job_verb::info)
+    FERRY_INFO("session", "'" << log::escape(who(self)) << "' "
+                              << to_string(req.verb) << " job of "
+                              << log::escape(req.domain));
+  req.driver = self->state.bind.driver_name;
+  return relay<job_stats>(self, self->state.bind.jobs, lifecycle,
+                          std::move(req));
+}
+
+caf::result<domain_info> on_define(session_self self, define_domain& req) {
+  if (auto err = check(self, role::admin, "define domains"))
+    return err;
+  FERRY_INFO("session", "'" << log::escape(who(self)) << "' defines a domain");
+  return relay<domain_info>(self, self->state.bind.driver, lifecycle,
+                            std::move(req));
+}
+
+caf::result<domain_info> on_domain_op(session_self self, domain_op& req) {
+  std::string what = std::string{to_string(req.verb)} + " domains";
+  if (auto err = check(self, role::admin, what.c_str()))
+    return err;
+  FERRY_INFO("session", "'" << log::escape(who(self)) << "' "
+                            << to_string(req.verb) << " "
+                            << log::escape(req.name));
+  return relay<domain_info>(self, self->state.bind.driver, lifecycle,
+                            std::move(req));
+}
+
+/// Opens the session's door, watches its client, logs the login.
+void bind_session(session_self self, session_binding bind) {
   self->state.bind = std::move(bind);
   auto& b = self->state.bind;
   auto door = session_door(self->system(), b);
@@ -139,144 +248,72 @@ session_actor_type::behavior_type session_actor(session_self self,
   });
   FERRY_INFO("session", "'" << log::escape(b.identity)
                             << "' connected to driver " << b.driver_name);
-  auto driver = b.driver;
-  auto root = b.root;
-  auto jobs = b.jobs;
-  auto drv_name = b.driver_name;
+}
+
+
+} // namespace
+
+door session_door(caf::actor_system& sys, const session_binding& bind) {
+  // The one door a client has after the handshake: its session, from the
+  // client's node only.
+  return {0, bind.client.node(), 0, accepted_types<session_remote>(sys), true,
+          "session of '" + bind.identity + "'"};
+}
+
+session_actor_type::behavior_type session_actor(session_self self,
+                                                session_binding bind) {
+  harden(self, "session");
+  bind_session(self, std::move(bind));
+  auto driver = self->state.bind.driver;
+  auto root = self->state.bind.root;
   return {
-    [self, root](const introspect& req) -> caf::result<agent_snapshot> {
-      if (auto err = check(self, role::admin, "inspect the agent's actors"))
-        return err;
-      return relay<agent_snapshot>(self, root, quick, req);
+    [self, root](const introspect& req) {
+      return checked_relay<agent_snapshot>(
+        self, role::admin, "inspect the agent's actors", root, quick, req);
     },
     [self](const get_session_summary&) -> session_summary {
       return summary(self); // from the gatekeeper (local)
     },
-    [self](roles_update& up) {
-      auto& b = self->state.bind;
-      if (up.roles.empty()) {
-        FERRY_INFO("session", "'" << log::escape(b.identity)
-                                  << "' no longer holds a role (ACL "
-                                     "reloaded): session ended");
-        self->quit();
-        return;
-      }
-      b.roles = std::move(up.roles);
-    },
+    [self](roles_update& up) { on_roles_update(self, up); },
     [self](domain_event& ev) {
       // From the bus (local): on to the client that subscribed.
       if (self->state.subscriber)
         self->send(self->state.subscriber, std::move(ev));
     },
-    [self](const arm_fault& req) -> caf::result<bool> {
-      return on_arm_fault(self, req);
+    [self](const arm_fault& req) { return on_arm_fault(self, req); },
+    [self](migrate_request& req) { return on_migrate(self, req); },
+    [self](mig_begin& req) { return on_begin(self, req); },
+    [self](mig_prepare& req) { return on_prepare(self, req); },
+    [self](netcheck_request& req) { return on_netcheck(self, req); },
+    [self](netcheck_prepare& req) { return on_netcheck_prepare(self, req); },
+    [self](const mig_query_outcome& req) {
+      return on_query_outcome(self, req);
     },
-    [self, jobs, drv_name](migrate_request& req)
-      -> caf::result<migration_result> {
-      if (auto err = check(self, role::admin, "migrate domains"))
-        return err;
-      req.driver = drv_name;
-      FERRY_INFO("session", "'" << log::escape(who(self)) << "' migrates "
-                                << log::escape(req.domain) << " to "
-                                << log::escape(req.flags.dest_uri));
-      return relay<migration_result>(self, jobs, migration, std::move(req));
+    [self](job_control& req) { return on_job_control(self, req); },
+    [self, driver](list_domains& req) {
+      return checked_relay<std::vector<domain_info>>(
+        self, role::read, "list domains", driver, quick, std::move(req));
     },
-    [self, jobs, drv_name](mig_begin& req) -> caf::result<begin_cookie> {
-      if (auto err = check(self, role::admin, "migrate domains"))
-        return err;
-      req.driver = drv_name;
-      req.coordinator = sender_of(self);
-      return relay<begin_cookie>(self, jobs, lifecycle, std::move(req));
+    [self, driver](get_domain_info& req) {
+      return checked_relay<domain_info>(self, role::read, "read domain info",
+                                        driver, quick, std::move(req));
     },
-    [self, jobs, drv_name](mig_prepare& req) -> caf::result<prepare_cookie> {
-      // Managed: the client (admin) prepares; peer-to-peer: the source
-      // agent does, with role peer.
-      if (auto err = check(self, role::peer, "migrate domains into this host",
-                           role::admin, true))
-        return err;
-      req.driver = drv_name;
-      req.coordinator = sender_of(self);
-      return relay<prepare_cookie>(self, jobs, lifecycle, std::move(req));
+    [self, driver](get_domain_xml& req) {
+      return checked_relay<std::string>(self, role::read, "read domain XML",
+                                        driver, quick, std::move(req));
     },
-    [self, jobs](netcheck_request& req) -> caf::result<netcheck_result> {
-      if (auto err = check(self, role::admin, "run netchecks"))
-        return err;
-      FERRY_INFO("session", "'" << log::escape(who(self))
-                                << "' checks the tunnel to "
-                                << log::escape(req.dest_uri));
-      return relay<netcheck_result>(self, jobs, migration, std::move(req));
+    [self, driver](get_domain_digest& req) {
+      return checked_relay<domain_digest>(self, role::read,
+                                          "read domain digests", driver,
+                                          lifecycle, std::move(req));
     },
-    [self, jobs](netcheck_prepare& req) -> caf::result<netcheck_cookie> {
-      // The source agent of a netcheck, with the role a p2p migration
-      // needs here (admin may too, as for prepare).
-      if (auto err = check(self, role::peer, "receive netchecks", role::admin,
-                           true))
-        return err;
-      req.requester = sender_of(self);
-      return relay<netcheck_cookie>(self, jobs, quick, std::move(req));
+    [self](subscribe_events& req) { return on_subscribe(self, req); },
+    [self, root](get_node_info& req) {
+      return checked_relay<node_info>(self, role::read, "read node info",
+                                      root, quick, std::move(req));
     },
-    [self, jobs](const mig_query_outcome& req) -> caf::result<mig_outcome> {
-      if (auto err = check(self, role::peer, "query migration outcomes",
-                           role::admin, true))
-        return err;
-      return relay<mig_outcome>(self, jobs, quick, req);
-    },
-    [self, jobs, drv_name](job_control& req) -> caf::result<job_stats> {
-      auto needed = req.verb == job_verb::info ? role::read : role::admin;
-      if (auto err = check(self, needed, "control migration jobs"))
-        return err;
-      if (req.verb != job_verb::info)
-        FERRY_INFO("session", "'" << log::escape(who(self)) << "' "
-                                  << to_string(req.verb) << " job of "
-                                  << log::escape(req.domain));
-      req.driver = drv_name;
-      return relay<job_stats>(self, jobs, lifecycle, std::move(req));
-    },
-    [self, driver](list_domains& req) -> caf::result<std::vector<domain_info>> {
-      if (auto err = check(self, role::read, "list domains"))
-        return err;
-      return relay<std::vector<domain_info>>(self, driver, quick,
-                                             std::move(req));
-    },
-    [self, driver](get_domain_info& req) -> caf::result<domain_info> {
-      if (auto err = check(self, role::read, "read domain info"))
-        return err;
-      return relay<domain_info>(self, driver, quick, std::move(req));
-    },
-    [self, driver](get_domain_xml& req) -> caf::result<std::string> {
-      if (auto err = check(self, role::read, "read domain XML"))
-        return err;
-      return relay<std::string>(self, driver, quick, std::move(req));
-    },
-    [self, driver](get_domain_digest& req) -> caf::result<domain_digest> {
-      if (auto err = check(self, role::read, "read domain digests"))
-        return err;
-      return relay<domain_digest>(self, driver, lifecycle, std::move(req));
-    },
-    [self](subscribe_events& req) -> caf::result<bool> {
-      return on_subscribe(self, req);
-    },
-    [self, root](get_node_info& req) -> caf::result<node_info> {
-      if (auto err = check(self, role::read, "read node info"))
-        return err;
-      return relay<node_info>(self, root, quick, std::move(req));
-    },
-    [self, driver](define_domain& req) -> caf::result<domain_info> {
-      if (auto err = check(self, role::admin, "define domains"))
-        return err;
-      FERRY_INFO("session", "'" << log::escape(who(self))
-                                << "' defines a domain");
-      return relay<domain_info>(self, driver, lifecycle, std::move(req));
-    },
-    [self, driver](domain_op& req) -> caf::result<domain_info> {
-      std::string what = std::string{to_string(req.verb)} + " domains";
-      if (auto err = check(self, role::admin, what.c_str()))
-        return err;
-      FERRY_INFO("session", "'" << log::escape(who(self)) << "' "
-                                << to_string(req.verb) << " "
-                                << log::escape(req.name));
-      return relay<domain_info>(self, driver, lifecycle, std::move(req));
-    },
+    [self](define_domain& req) { return on_define(self, req); },
+    [self](domain_op& req) { return on_domain_op(self, req); },
   };
 }
 

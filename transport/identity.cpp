@@ -12,41 +12,13 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "transport/tls/openssl_handles.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 
 namespace ferry {
 
 namespace {
-
-struct bio_deleter {
-  void operator()(BIO* p) const {
-    BIO_free(p);
-  }
-};
-struct x509_deleter {
-  void operator()(X509* p) const {
-    X509_free(p);
-  }
-};
-struct pkey_deleter {
-  void operator()(EVP_PKEY* p) const {
-    EVP_PKEY_free(p);
-  }
-};
-struct store_deleter {
-  void operator()(X509_STORE* p) const {
-    X509_STORE_free(p);
-  }
-};
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* p) const {
-    EVP_MD_CTX_free(p);
-  }
-};
-
-using x509_ptr = std::unique_ptr<X509, x509_deleter>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
 
 std::string openssl_error() {
   auto code = ERR_get_error();
@@ -59,7 +31,7 @@ std::string openssl_error() {
 }
 
 x509_ptr parse_cert(const std::string& pem) {
-  std::unique_ptr<BIO, bio_deleter> bio{
+  bio_ptr bio{
     BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
   if (!bio)
     return nullptr;
@@ -99,7 +71,7 @@ caf::error config_error(const std::string& text) {
 struct identity::impl {
   x509_ptr cert;
   pkey_ptr key;
-  std::unique_ptr<X509_STORE, store_deleter> store;
+  x509_store_ptr store;
   std::string name;
   std::string cert_pem;
 
@@ -178,7 +150,7 @@ identity::load(const tls_settings& tls) {
   if (!p->cert)
     return config_error(tls.cert + " is not a PEM certificate");
   {
-    std::unique_ptr<BIO, bio_deleter> bio{BIO_new_mem_buf(
+    bio_ptr bio{BIO_new_mem_buf(
       key_pem->data(), static_cast<int>(key_pem->size()))};
     p->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   }
@@ -192,7 +164,7 @@ identity::load(const tls_settings& tls) {
   }
   p->store.reset(X509_STORE_new());
   {
-    std::unique_ptr<BIO, bio_deleter> bio{
+    bio_ptr bio{
       BIO_new_mem_buf(ca_pem->data(), static_cast<int>(ca_pem->size()))};
     int added = 0;
     while (auto* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
@@ -225,7 +197,7 @@ long long identity::seconds_left() const {
 
 std::string identity::sign(const std::string& data) const {
   auto creds = current();
-  std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
   size_t len = 0;
   if (!ctx
       || EVP_DigestSignInit(ctx.get(), nullptr, digest_for(creds->key.get()),
@@ -273,7 +245,7 @@ caf::expected<std::string> identity::verify(const std::string& cert_pem,
     return name;
   auto peer = parse_cert(cert_pem);
   pkey_ptr key{X509_get_pubkey(peer.get())};
-  std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
   if (!key || !ctx
       || EVP_DigestVerifyInit(ctx.get(), nullptr, digest_for(key.get()),
                               nullptr, key.get())

@@ -10,14 +10,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "transport/tls/openssl_handles.hpp"
 #include "util/files.hpp"
 
 namespace ferry::pki {
 
 namespace {
 
-using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using x509_ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 
 void check(bool ok, const char* what) {
   if (!ok)
@@ -27,19 +26,17 @@ void check(bool ok, const char* what) {
 pkey_ptr new_key(key_kind kind = key_kind::ec_p256) {
   switch (kind) {
     case key_kind::ed25519:
-      return pkey_ptr{EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"),
-                      EVP_PKEY_free};
+      return pkey_ptr{EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")};
     case key_kind::rsa2048:
-      return pkey_ptr{EVP_RSA_gen(2048), EVP_PKEY_free};
+      return pkey_ptr{EVP_RSA_gen(2048)};
     case key_kind::ec_p256:
       break;
   }
-  return pkey_ptr{EVP_EC_gen("P-256"), EVP_PKEY_free};
+  return pkey_ptr{EVP_EC_gen("P-256")};
 }
 
 std::string to_pem(X509* cert) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()),
-                                                BIO_free};
+  bio_ptr bio{BIO_new(BIO_s_mem())};
   check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
   char* data = nullptr;
   auto len = BIO_get_mem_data(bio.get(), &data);
@@ -47,8 +44,7 @@ std::string to_pem(X509* cert) {
 }
 
 std::string to_pem(EVP_PKEY* key) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()),
-                                                BIO_free};
+  bio_ptr bio{BIO_new(BIO_s_mem())};
   check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
                                  nullptr)
           == 1,
@@ -59,17 +55,15 @@ std::string to_pem(EVP_PKEY* key) {
 }
 
 pkey_ptr read_key(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio{
-    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free};
-  return pkey_ptr{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
-                  EVP_PKEY_free};
+  bio_ptr bio{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+  return pkey_ptr{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)};
 }
 
 x509_ptr read_cert(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio{
-    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free};
-  return x509_ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
-                  X509_free};
+  bio_ptr bio{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+  return x509_ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
 }
 
 void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
@@ -84,7 +78,7 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 
 x509_ptr new_cert(const std::string& cn, EVP_PKEY* key, int days,
                   int not_before_days) {
-  x509_ptr cert{X509_new(), X509_free};
+  x509_ptr cert{X509_new()};
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
   RAND_bytes(serial, sizeof(serial));

@@ -3,30 +3,39 @@
 #include <memory>
 #include <string>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace ferry {
 
-/// Frees an `SSL` session.
-struct ssl_deleter {
-  void operator()(SSL* p) const {
-    SSL_free(p);
+/// Calls OpenSSL's `Free` (`SSL_free`, `X509_free`, …) on an owned object.
+template <auto Free>
+struct openssl_free {
+  template <class T>
+  void operator()(T* p) const {
+    Free(p);
   }
 };
 
-/// Drops one reference to an `SSL_CTX` (sessions hold their own).
-struct ssl_ctx_deleter {
-  void operator()(SSL_CTX* p) const {
-    SSL_CTX_free(p);
-  }
-};
+/// An OpenSSL object owned by a `unique_ptr` that frees it with `Free`.
+template <class T, auto Free>
+using openssl_ptr = std::unique_ptr<T, openssl_free<Free>>;
 
 /// One TLS session, owned.
-using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
+using ssl_ptr = openssl_ptr<SSL, &SSL_free>;
 
-/// One reference to a TLS context.
-using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
+/// One reference to a TLS context (sessions hold their own).
+using ssl_ctx_ptr = openssl_ptr<SSL_CTX, &SSL_CTX_free>;
+
+using bio_ptr = openssl_ptr<BIO, &BIO_free>;
+using x509_ptr = openssl_ptr<X509, &X509_free>;
+using pkey_ptr = openssl_ptr<EVP_PKEY, &EVP_PKEY_free>;
+using x509_store_ptr = openssl_ptr<X509_STORE, &X509_STORE_free>;
+using x509_store_ctx_ptr = openssl_ptr<X509_STORE_CTX, &X509_STORE_CTX_free>;
+using md_ctx_ptr = openssl_ptr<EVP_MD_CTX, &EVP_MD_CTX_free>;
 
 /// Text of the oldest error in this thread's OpenSSL error queue, or
 /// `fallback` if the queue is empty. Clears the queue.

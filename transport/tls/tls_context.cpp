@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "transport/tls/openssl_handles.hpp"
 #include "util/error.hpp"
 #include "transport/tls/socket_bio.hpp"
 #include "util/files.hpp"
@@ -13,31 +14,6 @@ namespace ferry {
 namespace {
 
 constexpr size_t max_pem_bytes = 1 << 20;
-
-struct bio_deleter {
-  void operator()(BIO* p) const {
-    BIO_free(p);
-  }
-};
-struct x509_deleter {
-  void operator()(X509* p) const {
-    X509_free(p);
-  }
-};
-struct pkey_deleter {
-  void operator()(EVP_PKEY* p) const {
-    EVP_PKEY_free(p);
-  }
-};
-struct store_ctx_deleter {
-  void operator()(X509_STORE_CTX* p) const {
-    X509_STORE_CTX_free(p);
-  }
-};
-
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
-using x509_ptr = std::unique_ptr<X509, x509_deleter>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
 
 caf::error bad_file(const std::string& path, const std::string& what) {
   ERR_clear_error();
@@ -67,7 +43,7 @@ std::vector<x509_ptr> read_certs(const std::string& pem) {
 /// Checks that `leaf` (with `chain`) verifies against `store` now.
 caf::error verify_own(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain,
                       const std::string& path) {
-  std::unique_ptr<X509_STORE_CTX, store_ctx_deleter> vctx{X509_STORE_CTX_new()};
+  x509_store_ctx_ptr vctx{X509_STORE_CTX_new()};
   if (!vctx || X509_STORE_CTX_init(vctx.get(), store, leaf, chain) != 1)
     return bad_file(path, "cannot set up the certificate check");
   if (X509_verify_cert(vctx.get()) != 1) {
