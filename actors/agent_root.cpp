@@ -131,28 +131,10 @@ void on_child_down(self_ptr self, caf::down_msg& msg) {
                                               + " stopped"));
 }
 
-} // namespace
-
-caf::behavior agent_root(door_stateful<agent_root_state>* self,
-                         agent_settings settings, identity_ptr id,
-                         std::shared_ptr<job_journal> journal,
-                         ready_callback on_ready) {
-  harden(self, "root");
+/// Starts one detached driver actor per configured driver and publishes
+/// the gatekeeper once every one of them answered (`publish`).
+void start_drivers(self_ptr self) {
   auto& st = self->state;
-  st.settings = std::move(settings);
-  st.id = std::move(id);
-  st.journal = std::move(journal);
-  st.on_ready = std::move(on_ready);
-  // The bus first: drivers and jobs publish on it as soon as they run.
-  st.events = self->spawn(event_bus, st.settings.name,
-                          default_max_event_subscribers);
-  self->monitor(st.events);
-  self->set_down_handler([self](caf::down_msg& msg) { on_child_down(self, msg); });
-  self->set_exit_handler([self](caf::exit_msg& msg) {
-    // Only ferryd's main sends the root an exit (no other node can).
-    stop_all(self, msg.reason ? msg.reason
-                              : caf::error{caf::exit_reason::user_shutdown});
-  });
   for (auto& name : st.settings.drivers) {
     auto drv = self->spawn<caf::detached>(driver_actor, name, st.settings,
                                           st.journal, st.events);
@@ -176,89 +158,125 @@ caf::behavior agent_root(door_stateful<agent_root_state>* self,
           // The down handler reports why the driver is gone.
         });
   }
+}
+
+/// The shell's view of the agent: its drivers, sessions and jobs.
+caf::result<agent_snapshot> on_introspect(self_ptr self,
+                                          const introspect& req) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<agent_snapshot>();
+  auto snap = std::make_shared<agent_snapshot>();
+  snap->agent_name = st.settings.name;
+  auto remaining = std::make_shared<int>(3);
+  auto done = [rp, snap, remaining]() mutable {
+    if (--*remaining == 0)
+      rp.deliver(*snap);
+  };
+  std::vector<caf::actor> drivers;
+  for (auto& [name, drv] : st.drivers)
+    drivers.push_back(drv);
+  fan_out<driver_info>(self, drivers, get_driver_info{}, info_timeout,
+                       [snap, done](std::vector<driver_info> xs) mutable {
+                         snap->drivers = std::move(xs);
+                         done();
+                       });
+  self->request(st.gatekeeper, info_timeout, req)
+    .then(
+      [snap, done](std::vector<session_summary>& xs) mutable {
+        snap->sessions = std::move(xs);
+        done();
+      },
+      [done](caf::error&) mutable { done(); });
+  self->request(st.jobs, info_timeout, req)
+    .then(
+      [snap, done](std::vector<job_stats>& xs) mutable {
+        snap->jobs = std::move(xs);
+        done();
+      },
+      [done](caf::error&) mutable { done(); });
+  return rp;
+}
+
+/// `nodeinfo`: this host, and what its job manager, gatekeeper and
+/// drivers say (a driver that does not answer is listed as unavailable).
+caf::result<node_info> on_node_info(self_ptr self) {
+  auto rp = self->make_response_promise<node_info>();
+  auto info = std::make_shared<node_info>();
+  auto& st = self->state;
+  info->agent_name = st.settings.name;
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  info->hostname = host;
+  info->version = FERRY_VERSION;
+  info->listen = st.settings.uri();
+  auto remaining = std::make_shared<size_t>(st.drivers.size() + 2);
+  auto done = [rp, info, remaining]() mutable {
+    if (--*remaining == 0)
+      rp.deliver(*info);
+  };
+  self->request(st.jobs, info_timeout, get_node_info{})
+    .then(
+      [info, done](uint32_t jobs) mutable {
+        info->jobs = jobs;
+        done();
+      },
+      [done](caf::error&) mutable { done(); });
+  self->request(st.gatekeeper, info_timeout, get_node_info{})
+    .then(
+      [info, done](uint32_t sessions) mutable {
+        info->sessions = sessions;
+        done();
+      },
+      [done](caf::error&) mutable { done(); });
+  for (auto& [name, drv] : st.drivers)
+    self->request(drv, info_timeout, get_driver_info{})
+      .then(
+        [info, done](const driver_info& d) mutable {
+          info->drivers.push_back(d);
+          done();
+        },
+        [info, done, name = name](caf::error& err) mutable {
+          driver_info d;
+          d.name = name;
+          d.hypervisor_uri = "unavailable: " + error_text(err);
+          info->drivers.push_back(d);
+          done();
+        });
+  return rp;
+}
+
+} // namespace
+
+caf::behavior agent_root(door_stateful<agent_root_state>* self,
+                         agent_settings settings, identity_ptr id,
+                         std::shared_ptr<job_journal> journal,
+                         ready_callback on_ready) {
+  harden(self, "root");
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.id = std::move(id);
+  st.journal = std::move(journal);
+  st.on_ready = std::move(on_ready);
+  // The bus first: drivers and jobs publish on it as soon as they run.
+  st.events = self->spawn(event_bus, st.settings.name,
+                          default_max_event_subscribers);
+  self->monitor(st.events);
+  self->set_down_handler(
+    [self](caf::down_msg& msg) { on_child_down(self, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // Only ferryd's main sends the root an exit (no other node can).
+    stop_all(self, msg.reason ? msg.reason
+                              : caf::error{caf::exit_reason::user_shutdown});
+  });
+  start_drivers(self);
   return {
-    [self](const introspect& req) -> caf::result<agent_snapshot> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<agent_snapshot>();
-      auto snap = std::make_shared<agent_snapshot>();
-      snap->agent_name = st.settings.name;
-      auto remaining = std::make_shared<int>(3);
-      auto done = [rp, snap, remaining]() mutable {
-        if (--*remaining == 0)
-          rp.deliver(*snap);
-      };
-      std::vector<caf::actor> drivers;
-      for (auto& [name, drv] : st.drivers)
-        drivers.push_back(drv);
-      fan_out<driver_info>(self, drivers, get_driver_info{}, info_timeout,
-                           [snap, done](std::vector<driver_info> xs) mutable {
-                             snap->drivers = std::move(xs);
-                             done();
-                           });
-      self->request(st.gatekeeper, info_timeout, req)
-        .then([snap, done](std::vector<session_summary>& xs) mutable {
-                snap->sessions = std::move(xs);
-                done();
-              },
-              [done](caf::error&) mutable { done(); });
-      self->request(st.jobs, info_timeout, req)
-        .then([snap, done](std::vector<job_stats>& xs) mutable {
-                snap->jobs = std::move(xs);
-                done();
-              },
-              [done](caf::error&) mutable { done(); });
-      return rp;
-    },
+    [self](const introspect& req) { return on_introspect(self, req); },
     [self](acl_update& up) {
       // From ferryd's main (local) on SIGHUP.
       if (self->state.gatekeeper)
         self->send(self->state.gatekeeper, std::move(up));
     },
-    [self](const get_node_info&) -> caf::result<node_info> {
-      auto rp = self->make_response_promise<node_info>();
-      auto info = std::make_shared<node_info>();
-      auto& st = self->state;
-      info->agent_name = st.settings.name;
-      char host[256] = {};
-      ::gethostname(host, sizeof(host) - 1);
-      info->hostname = host;
-      info->version = FERRY_VERSION;
-      info->listen = st.settings.uri();
-      auto remaining = std::make_shared<size_t>(st.drivers.size() + 2);
-
-      auto done = [rp, info, remaining]() mutable {
-        if (--*remaining == 0)
-          rp.deliver(*info);
-      };
-      self->request(st.jobs, info_timeout, get_node_info{})
-        .then([info, done](uint32_t jobs) mutable {
-          info->jobs = jobs;
-          done();
-        },
-              [done](caf::error&) mutable { done(); });
-      self->request(st.gatekeeper, info_timeout, get_node_info{})
-        .then([info, done](uint32_t sessions) mutable {
-          info->sessions = sessions;
-          done();
-        },
-              [done](caf::error&) mutable { done(); });
-      for (auto& [name, drv] : st.drivers) {
-        self->request(drv, info_timeout, get_driver_info{})
-          .then(
-            [info, done](const driver_info& d) mutable {
-              info->drivers.push_back(d);
-              done();
-            },
-            [info, done, name = name](caf::error& err) mutable {
-              driver_info d;
-              d.name = name;
-              d.hypervisor_uri = "unavailable: " + error_text(err);
-              info->drivers.push_back(d);
-              done();
-            });
-      }
-      return rp;
-    },
+    [self](const get_node_info&) { return on_node_info(self); },
   };
 }
 

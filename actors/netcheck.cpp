@@ -328,6 +328,71 @@ netcheck_sink_state::~netcheck_sink_state() {
   stop_thread(drain_fd, drain);
 }
 
+namespace {
+
+using sink_ptr = door_stateful<netcheck_sink_state>*;
+
+/// The requester's prepare: a waiting pump for its tunnel and a thread
+/// that drains and checks what arrives.
+caf::result<netcheck_cookie> on_sink_prepare(sink_ptr self,
+                                             netcheck_prepare& req) {
+  auto& st = self->state;
+  if (st.pump_stats)
+    return make_error(errc::invalid_state, "this sink is taken");
+  if (!req.requester) {
+    self->quit();
+    return make_error(errc::invalid_argument, "netcheck without a source");
+  }
+  int ours = -1;
+  int theirs = -1;
+  if (!make_pump_socketpair(ours, theirs)) {
+    self->quit();
+    return make_error(errc::io_error, "cannot create a socketpair");
+  }
+  st.check_id = std::move(req.check_id);
+  st.expected = req.bytes;
+  // Only the checking agent's source collects the result.
+  self->open_door(req.requester.node(), req.requester.id(),
+                  accepted_types<netcheck_sink_remote>(self->system()),
+                  false, "netcheck sink " + st.check_id);
+  st.pump_stats = std::make_shared<pump_shared>();
+  st.pump = spawn_waiting_pump(self, st.check_id, ours,
+                               req.requester.node(), pump_config{},
+                               st.pump_stats);
+  self->monitor(st.pump);
+  st.got = std::make_shared<netcheck_counters>();
+  st.drain_fd = theirs;
+  st.drain = std::thread{drain_loop, theirs, st.got};
+  st.last_progress = clock_type::now();
+  self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+  FERRY_INFO("netcheck", "check " << st.check_id << ": receiving "
+                                  << st.expected << " bytes");
+  return netcheck_cookie{caf::actor_cast<netcheck_sink_remote>(self),
+                         caf::actor_cast<pump_remote>(st.pump)};
+}
+
+/// Once a second: give up when nothing arrived (or nobody collected) for
+/// the stall limit.
+void on_sink_tick(sink_ptr self) {
+  auto& st = self->state;
+  uint64_t moved = st.got ? st.got->bytes.load() : 0;
+  if (!still_moving(moved, st.last_bytes, st.last_progress,
+                    st.stall_limit)) {
+    FERRY_WARN("netcheck", "check " << st.check_id
+                                    << ": nothing arrived or nobody "
+                                       "collected for "
+                                    << st.stall_limit.count() / 1000
+                                    << " s; giving up");
+    if (st.pump)
+      self->send_exit(st.pump, caf::exit_reason::user_shutdown);
+    self->quit();
+    return;
+  }
+  self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+}
+
+} // namespace
+
 caf::behavior netcheck_sink(door_stateful<netcheck_sink_state>* self,
                             caf::actor manager, netcheck_slots slots,
                             std::chrono::milliseconds stall_limit) {
@@ -359,41 +424,7 @@ caf::behavior netcheck_sink(door_stateful<netcheck_sink_state>* self,
     }
   });
   return {
-    [self](netcheck_prepare& req) -> caf::result<netcheck_cookie> {
-      auto& st = self->state;
-      if (st.pump_stats)
-        return make_error(errc::invalid_state, "this sink is taken");
-      int ours = -1;
-      int theirs = -1;
-      if (!make_pump_socketpair(ours, theirs)) {
-        self->quit();
-        return make_error(errc::io_error, "cannot create a socketpair");
-      }
-      if (!req.requester) {
-        self->quit();
-        return make_error(errc::invalid_argument, "netcheck without a source");
-      }
-      st.check_id = std::move(req.check_id);
-      st.expected = req.bytes;
-      // Only the checking agent's source collects the result.
-      self->open_door(req.requester.node(), req.requester.id(),
-                      accepted_types<netcheck_sink_remote>(self->system()),
-                      false, "netcheck sink " + st.check_id);
-      st.pump_stats = std::make_shared<pump_shared>();
-      st.pump = spawn_waiting_pump(self, st.check_id, ours,
-                                   req.requester.node(), pump_config{},
-                                   st.pump_stats);
-      self->monitor(st.pump);
-      st.got = std::make_shared<netcheck_counters>();
-      st.drain_fd = theirs;
-      st.drain = std::thread{drain_loop, theirs, st.got};
-      st.last_progress = clock_type::now();
-      self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
-      FERRY_INFO("netcheck", "check " << st.check_id << ": receiving "
-                                      << st.expected << " bytes");
-      return netcheck_cookie{caf::actor_cast<netcheck_sink_remote>(self),
-                             caf::actor_cast<pump_remote>(st.pump)};
-    },
+    [self](netcheck_prepare& req) { return on_sink_prepare(self, req); },
     [self](const netcheck_collect& req) -> caf::result<netcheck_received> {
       auto& st = self->state;
       if (req.check_id != st.check_id)
@@ -408,23 +439,7 @@ caf::behavior netcheck_sink(door_stateful<netcheck_sink_state>* self,
       self->quit();
       return out;
     },
-    [self](tick_atom) {
-      auto& st = self->state;
-      uint64_t moved = st.got ? st.got->bytes.load() : 0;
-      if (!still_moving(moved, st.last_bytes, st.last_progress,
-                        st.stall_limit)) {
-        FERRY_WARN("netcheck", "check " << st.check_id
-                                        << ": nothing arrived or nobody "
-                                           "collected for "
-                                        << st.stall_limit.count() / 1000
-                                        << " s; giving up");
-        if (st.pump)
-          self->send_exit(st.pump, caf::exit_reason::user_shutdown);
-        self->quit();
-        return;
-      }
-      self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
-    },
+    [self](tick_atom) { on_sink_tick(self); },
   };
 }
 

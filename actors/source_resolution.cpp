@@ -76,6 +76,53 @@ bool already_settled(self_ptr self, recover_promise& rp) {
   return true;
 }
 
+/// Acts on the destination's answer about the job.
+void on_outcome(self_ptr self, recover_promise& rp, const mig_outcome& out) {
+  auto& st = self->state;
+  switch (out.state) {
+    case mig_outcome::committed:
+      FERRY_INFO("source", "job " << st.job_id
+                                  << ": destination committed; "
+                                     "destroying the source copy");
+      settle(self, rp, true, {},
+             "the destination committed; " + st.domain
+               + " runs there, the source copy is gone");
+      return;
+    case mig_outcome::not_committed:
+      FERRY_INFO("source", "job " << st.job_id
+                                  << ": destination did not commit; "
+                                     "resuming here");
+      settle(self, rp, false, "the destination did not commit",
+             "the destination did not commit; " + st.domain
+               + " stays here");
+      return;
+    case mig_outcome::lost:
+      FERRY_WARN("source",
+                 "job " << st.job_id
+                        << ": the destination committed but its "
+                           "copy died with its agent; resuming the "
+                           "source copy, the last one left");
+      settle(self, rp, false, "the destination's copy died in a crash",
+             "the destination's copy died in a crash; " + st.domain
+               + " resumed here from the switchover point");
+      return;
+    case mig_outcome::forgotten: {
+      auto why = "the destination no longer remembers the job (its "
+                 "journal pruned it); " + st.domain
+                 + " stays paused here: check whether it runs on "
+                   "the destination, then run `ferry migrate-recover "
+                 + st.domain + " --assume committed` (it does) or "
+                   "`--assume failed` (it does not)";
+      FERRY_WARN("source", "job " << st.job_id << ": " << why);
+      resolution_ended(self, rp, false, why);
+      return;
+    }
+    default:
+      resolution_ended(self, rp, false,
+                       "the destination is still finishing it");
+  }
+}
+
 } // namespace
 
 /// Asks the destination agent what became of the job.
@@ -110,51 +157,8 @@ void resolve(self_ptr self, recover_promise rp) {
                   mig_query_outcome{st.job_id})
       .then(
         [self, rp](const mig_outcome& out) mutable {
-          auto& st = self->state;
-          if (already_settled(self, rp))
-            return;
-          switch (out.state) {
-            case mig_outcome::committed:
-              FERRY_INFO("source", "job " << st.job_id
-                                          << ": destination committed; "
-                                             "destroying the source copy");
-              settle(self, rp, true, {},
-                     "the destination committed; " + st.domain
-                       + " runs there, the source copy is gone");
-              return;
-            case mig_outcome::not_committed:
-              FERRY_INFO("source", "job " << st.job_id
-                                          << ": destination did not commit; "
-                                             "resuming here");
-              settle(self, rp, false, "the destination did not commit",
-                     "the destination did not commit; " + st.domain
-                       + " stays here");
-              return;
-            case mig_outcome::lost:
-              FERRY_WARN("source",
-                         "job " << st.job_id
-                                << ": the destination committed but its "
-                                   "copy died with its agent; resuming the "
-                                   "source copy, the last one left");
-              settle(self, rp, false, "the destination's copy died in a crash",
-                     "the destination's copy died in a crash; " + st.domain
-                       + " resumed here from the switchover point");
-              return;
-            case mig_outcome::forgotten: {
-              auto why = "the destination no longer remembers the job (its "
-                         "journal pruned it); " + st.domain
-                         + " stays paused here: check whether it runs on "
-                           "the destination, then run `ferry migrate-recover "
-                         + st.domain + " --assume committed` (it does) or "
-                           "`--assume failed` (it does not)";
-              FERRY_WARN("source", "job " << st.job_id << ": " << why);
-              resolution_ended(self, rp, false, why);
-              return;
-            }
-            default:
-              resolution_ended(self, rp, false,
-                               "the destination is still finishing it");
-          }
+          if (!already_settled(self, rp))
+            on_outcome(self, rp, out);
         },
         [self, rp](caf::error& err) mutable {
           if (already_settled(self, rp))

@@ -238,6 +238,60 @@ caf::actor spawn_waiting_pump(caf::local_actor* spawner, std::string job_id,
   return pump;
 }
 
+namespace {
+
+/// With a peer (the source side): greet it and start reading. Without
+/// (the destination side): wait behind a door for the peer's hello.
+void start_pump(self_ptr self, caf::actor peer) {
+  auto& st = self->state;
+  if (!peer) {
+    auto door = pump_greeting_door(self->system(), st.greeter, st.job_id);
+    door.actor = self->id();
+    self->open_door(std::move(door));
+    return;
+  }
+  st.peer = std::move(peer);
+  self->monitor(st.peer);
+  admit_peer(self);
+  // A request, so that the answer comes back as one (an answer to a plain
+  // message would arrive as a message the peer's door refuses).
+  self->request(st.peer, std::chrono::seconds{30}, pump_hello{st.job_id})
+    .then([](bool) {},
+          [self](caf::error& err) {
+            FERRY_WARN("pump", "job " << self->state.job_id
+                                      << ": the peer pump refused us: "
+                                      << error_text(err));
+            self->quit(err);
+          });
+  start_reader(self);
+}
+
+/// A chunk from the peer: in order, onto the hypervisor's descriptor, then
+/// acknowledged (the sender's credit).
+void on_chunk(self_ptr self, pump_chunk& chunk) {
+  if (!from_peer(self))
+    return;
+  auto& st = self->state;
+  if (chunk.seq != st.next_in) {
+    FERRY_ERROR("pump", "job " << st.job_id << ": chunk " << chunk.seq
+                               << " out of order (expected "
+                               << st.next_in << ")");
+    self->quit(make_error(errc::internal, "pump stream out of order"));
+    return;
+  }
+  ++st.next_in;
+  if (!write_all(st.fd, chunk.data.data(), chunk.data.size())) {
+    FERRY_WARN("pump", "job " << st.job_id
+                              << ": the hypervisor closed its side");
+    self->quit(make_error(errc::io_error, "hypervisor side closed"));
+    return;
+  }
+  st.shared->bytes_in += chunk.data.size();
+  self->send(st.peer, pump_ack{chunk.seq});
+}
+
+} // namespace
+
 caf::behavior stream_pump(door_stateful<stream_pump_state>* self,
                           std::string job_id, int fd, caf::actor peer,
                           caf::node_id greeter, pump_config cfg,
@@ -256,49 +310,10 @@ caf::behavior stream_pump(door_stateful<stream_pump_state>* self,
       self->quit(make_error(errc::disconnected, "peer pump lost"));
     }
   });
-  if (peer) {
-    st.peer = std::move(peer);
-    self->monitor(st.peer);
-    admit_peer(self);
-    // A request, so that the answer comes back as one (an answer to a plain
-    // message would arrive as a message the peer's door refuses).
-    self->request(st.peer, std::chrono::seconds{30}, pump_hello{st.job_id})
-      .then([](bool) {},
-            [self](caf::error& err) {
-              FERRY_WARN("pump", "job " << self->state.job_id
-                                        << ": the peer pump refused us: "
-                                        << error_text(err));
-              self->quit(err);
-            });
-    start_reader(self);
-  } else {
-    auto door = pump_greeting_door(self->system(), st.greeter, st.job_id);
-    door.actor = self->id();
-    self->open_door(std::move(door));
-  }
+  start_pump(self, std::move(peer));
   return {
     [self](const pump_hello& hello) { return on_hello(self, hello); },
-    [self](pump_chunk& chunk) {
-      if (!from_peer(self))
-        return;
-      auto& st = self->state;
-      if (chunk.seq != st.next_in) {
-        FERRY_ERROR("pump", "job " << st.job_id << ": chunk " << chunk.seq
-                                   << " out of order (expected "
-                                   << st.next_in << ")");
-        self->quit(make_error(errc::internal, "pump stream out of order"));
-        return;
-      }
-      ++st.next_in;
-      if (!write_all(st.fd, chunk.data.data(), chunk.data.size())) {
-        FERRY_WARN("pump", "job " << st.job_id
-                                  << ": the hypervisor closed its side");
-        self->quit(make_error(errc::io_error, "hypervisor side closed"));
-        return;
-      }
-      st.shared->bytes_in += chunk.data.size();
-      self->send(st.peer, pump_ack{chunk.seq});
-    },
+    [self](pump_chunk& chunk) { on_chunk(self, chunk); },
     [self](const pump_ack&) {
       if (!from_peer(self))
         return;
@@ -322,6 +337,10 @@ caf::behavior stream_pump(door_stateful<stream_pump_state>* self,
       maybe_finish(self);
     },
     [self](const pump_rate& rate) {
+      // From this node's source job only (`migrate-setspeed`).
+      if (self->current_sender()
+          && self->current_sender()->node() != self->node())
+        return;
       self->state.shared->bandwidth = rate.bytes_per_second;
       self->state.shared->cv.notify_all();
     },

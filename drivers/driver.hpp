@@ -19,6 +19,8 @@
 
 namespace ferry {
 
+struct job_record;
+
 /// Something the hypervisor did on its own, reported from any thread. The
 /// driver actor hands it back to `driver::handle_event` on its own thread.
 struct driver_event {
@@ -120,7 +122,7 @@ public:
   /// After an agent restart: applies the recovery rule for `rec`
   /// (docs/recovery.md). Returns true if the job needs the destination's
   /// answer (the caller starts an outcome resolution, the domain locked).
-  caf::expected<bool> recover(const struct job_record& rec);
+  caf::expected<bool> recover(const job_record& rec);
   /// Starts the hypervisor's migration towards `target`; returns at once.
   caf::error migrate_start(const std::string& name,
                            const migration_target& target);
@@ -193,6 +195,12 @@ protected:
   domain_info to_info(const domain_entry& dom) const;
   std::string definition_path(const std::string& name) const;
 
+private:
+  /// `recover`'s rule for each side (docs/recovery.md).
+  void recover_destination(const job_record& rec, bool active);
+  caf::expected<bool> recover_source(const job_record& rec);
+
+protected:
   driver_context ctx_;
   std::map<std::string, domain_entry> domains_;
 };
