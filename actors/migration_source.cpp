@@ -166,6 +166,65 @@ namespace {
 
 using namespace source_detail;
 
+/// The transfer completed and the destination verified it: journal that
+/// first (once perform is answered, finish may commit, and a restart must
+/// then ask instead of resuming), then answer perform.
+void on_verified(self_ptr self) {
+  auto& st = self->state;
+  if (auto err = faults::hit("source.verified")) {
+    st.phase = mig_phase::failed;
+    st.failure = error_text(err);
+    stop_pump(self);
+    st.perform_rp.deliver(err);
+    return;
+  }
+  st.phase = mig_phase::perform;
+  st.stats.data_remaining = 0;
+  FERRY_INFO("source", "job " << st.job_id << ": data "
+                              << (st.stats.digest_verified
+                                    ? "verified by the destination"
+                                    : "sent (no end-to-end digest)")
+                              << " (" << st.stats.data_processed << " bytes, "
+                              << st.stats.iteration << " passes)");
+  self
+    ->request(st.ctx.driver, st.ctx.driver_timeout,
+              drv_journal_phase{st.job_id, job_phase::verified})
+    .then(
+      [self](bool) {
+        auto& st = self->state;
+        st.perform_rp.deliver(snapshot(self));
+        if (!st.coordinator)
+          start_resolution(self);
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        st.phase = mig_phase::failed;
+        stop_pump(self);
+        st.failure = "cannot journal the verified transfer: "
+                     + error_text(err);
+        st.perform_rp.deliver(make_error(errc::migration_failed, st.failure));
+        if (!st.coordinator)
+          conclude(self, confirm_outcome::failed);
+      });
+}
+
+/// The transfer failed or was cancelled: perform fails; the source keeps
+/// the domain.
+void on_transfer_failed(self_ptr self, const std::string& status) {
+  auto& st = self->state;
+  st.phase = mig_phase::failed;
+  stop_pump(self);
+  auto why = !st.abort_reason.empty() ? st.abort_reason
+             : st.stats.error.empty() ? "the hypervisor reported " + status
+                                      : st.stats.error;
+  auto code = st.abort_reason.empty() ? errc::migration_failed
+                                      : errc::migration_aborted;
+  st.failure = why;
+  st.perform_rp.deliver(make_error(code, why));
+  if (!st.coordinator)
+    conclude(self, confirm_outcome::failed);
+}
+
 /// The hypervisor's migration reached a terminal status.
 void on_terminal(self_ptr self, const std::string& status) {
   auto& st = self->state;
@@ -179,59 +238,10 @@ void on_terminal(self_ptr self, const std::string& status) {
           return;
         st.stats = std::move(s);
         st.perform_pending = false;
-        if (status == "completed") {
-          if (auto err = faults::hit("source.verified")) {
-            st.phase = mig_phase::failed;
-            st.failure = error_text(err);
-            stop_pump(self);
-            st.perform_rp.deliver(err);
-            return;
-          }
-          st.phase = mig_phase::perform;
-          st.stats.data_remaining = 0;
-          FERRY_INFO("source", "job " << st.job_id << ": data "
-                                      << (st.stats.digest_verified
-                                            ? "verified by the destination"
-                                            : "sent (no end-to-end digest)")
-                                      << " (" << st.stats.data_processed
-                                      << " bytes, "
-                                      << st.stats.iteration << " passes)");
-          // Journal first: once perform is answered, finish may commit, and
-          // a restart must then ask instead of resuming.
-          self
-            ->request(st.ctx.driver, st.ctx.driver_timeout,
-                      drv_journal_phase{st.job_id, job_phase::verified})
-            .then(
-              [self](bool) {
-                auto& st = self->state;
-                st.perform_rp.deliver(snapshot(self));
-                if (!st.coordinator)
-                  start_resolution(self);
-              },
-              [self](caf::error& err) {
-                auto& st = self->state;
-                st.phase = mig_phase::failed;
-                stop_pump(self);
-                st.failure = "cannot journal the verified transfer: "
-                             + error_text(err);
-                st.perform_rp.deliver(
-                  make_error(errc::migration_failed, st.failure));
-                if (!st.coordinator)
-                  conclude(self, confirm_outcome::failed);
-              });
-          return;
-        }
-        st.phase = mig_phase::failed;
-        stop_pump(self);
-        auto why = !st.abort_reason.empty() ? st.abort_reason
-                   : st.stats.error.empty() ? "the hypervisor reported " + status
-                                            : st.stats.error;
-        auto code = st.abort_reason.empty() ? errc::migration_failed
-                                            : errc::migration_aborted;
-        st.failure = why;
-        st.perform_rp.deliver(make_error(code, why));
-        if (!st.coordinator)
-          conclude(self, confirm_outcome::failed);
+        if (status == "completed")
+          on_verified(self);
+        else
+          on_transfer_failed(self, status);
       },
       [self, status](caf::error&) {
         auto& st = self->state;
@@ -483,6 +493,110 @@ caf::error admit_coordinator(self_ptr self) {
   return caf::none;
 }
 
+/// The pump or the coordinator went away: stop the transfer, resolve the
+/// outcome, or fail, by phase.
+void on_down(self_ptr self, caf::down_msg& msg) {
+  auto& st = self->state;
+  if (msg.source == st.pump.address()) {
+    st.pump = nullptr;
+    if (st.perform_pending) {
+      st.abort_reason = "the stream pump stopped: "
+                        + (msg.reason ? error_text(msg.reason)
+                                      : std::string{"ended"});
+      caf::anon_send(st.ctx.driver, drv_cancel{st.domain});
+    }
+    return;
+  }
+  if (msg.source != st.coordinator.address())
+    return;
+  st.coordinator = nullptr;
+  FERRY_WARN("source", "job " << st.job_id << ": coordinator lost in "
+                              << to_string(st.phase));
+  if (st.perform_pending) {
+    // Stop the transfer; on_terminal decides once it ends.
+    st.abort_reason = "the migration's coordinator went away";
+    caf::anon_send(st.ctx.driver, drv_cancel{st.domain});
+  } else if (st.phase == mig_phase::perform) {
+    // Data verified, confirm never came: finish may have committed.
+    start_resolution(self);
+  } else if (st.phase == mig_phase::begin || st.phase == mig_phase::failed) {
+    if (st.failure.empty())
+      st.failure = "the migration's coordinator went away";
+    conclude(self, confirm_outcome::failed);
+  }
+}
+
+/// After an agent restart: the journal says the destination may have
+/// committed; the domain is locked and paused until it answers.
+void on_recover(self_ptr self, src_recover& req) {
+  auto& st = self->state;
+  st.job_id = req.job_id;
+  st.domain = req.domain;
+  st.flags.dest_uri = req.dest_uri;
+  st.flags.undefine_source = req.undefine_source;
+  st.was_running = req.was_running;
+  st.stats.job_id = req.job_id;
+  caf::anon_send(st.ctx.driver,
+                 drv_watch{st.domain, caf::actor_cast<caf::actor>(self)});
+  self->become(performing(self));
+  start_resolution(self);
+}
+
+/// The driver locked and described the domain: the cookie for prepare.
+begin_cookie on_begun(self_ptr self, begin_result& br) {
+  auto& st = self->state;
+  st.was_running = br.was_running;
+  st.dest_xml = br.xml;
+  st.native_tls = br.native_tls;
+  st.tls_hint = br.tls_hint;
+  st.phase = mig_phase::begin;
+  st.stats.data_total = br.memory_bytes;
+  caf::anon_send(st.ctx.driver,
+                 drv_watch{st.domain, caf::actor_cast<caf::actor>(self)});
+  if (st.coordinator)
+    self->monitor(st.coordinator);
+  begin_cookie cookie;
+  cookie.source_job = caf::actor_cast<source_participant>(self);
+  cookie.xml = std::move(br.xml);
+  cookie.source_agent = st.ctx.agent_name;
+  cookie.memory_bytes = br.memory_bytes;
+  cookie.was_running = br.was_running;
+  self->become(begun(self));
+  return cookie;
+}
+
+caf::result<begin_cookie> on_begin(self_ptr self, mig_begin& req) {
+  if (auto err = faults::hit("source.begin")) {
+    self->quit();
+    return err;
+  }
+  auto& st = self->state;
+  st.job_id = req.job_id;
+  st.domain = req.domain;
+  st.flags = req.flags;
+  st.coordinator = req.coordinator;
+  st.stats.job_id = req.job_id;
+  if (auto err = admit_coordinator(self)) {
+    self->quit();
+    return err;
+  }
+  auto rp = self->make_response_promise<begin_cookie>();
+  self
+    ->request(st.ctx.driver, st.ctx.driver_timeout,
+              drv_begin{req.job_id, req.domain, req.flags.dname,
+                        req.flags.dest_uri, req.flags.undefine_source,
+                        req.flags, st.ctx.agents_tls})
+    .then(
+      [self, rp](begin_result& br) mutable {
+        rp.deliver(on_begun(self, br));
+      },
+      [self, rp](caf::error& err) mutable {
+        rp.deliver(err);
+        self->quit();
+      });
+  return rp;
+}
+
 } // namespace
 
 caf::behavior migration_source(door_stateful<source_job_state>* self,
@@ -490,101 +604,10 @@ caf::behavior migration_source(door_stateful<source_job_state>* self,
   harden(self, "source");
   self->state.ctx = std::move(ctx);
   self->state.started = std::chrono::steady_clock::now();
-  self->set_down_handler([self](caf::down_msg& msg) {
-    auto& st = self->state;
-    if (msg.source == st.pump.address()) {
-      st.pump = nullptr;
-      if (st.perform_pending) {
-        st.abort_reason = "the stream pump stopped: "
-                          + (msg.reason ? error_text(msg.reason)
-                                        : std::string{"ended"});
-        caf::anon_send(st.ctx.driver, drv_cancel{st.domain});
-      }
-      return;
-    }
-    if (msg.source != st.coordinator.address())
-      return;
-    st.coordinator = nullptr;
-    FERRY_WARN("source", "job " << st.job_id << ": coordinator lost in "
-                                << to_string(st.phase));
-    if (st.perform_pending) {
-      // Stop the transfer; on_terminal decides once it ends.
-      st.abort_reason = "the migration's coordinator went away";
-      caf::anon_send(st.ctx.driver, drv_cancel{st.domain});
-    } else if (st.phase == mig_phase::perform) {
-      // Data verified, confirm never came: finish may have committed.
-      start_resolution(self);
-    } else if (st.phase == mig_phase::begin || st.phase == mig_phase::failed) {
-      if (st.failure.empty())
-        st.failure = "the migration's coordinator went away";
-      conclude(self, confirm_outcome::failed);
-    }
-  });
+  self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
   return {
-    [self](src_recover& req) {
-      // After an agent restart: the journal says the destination may have
-      // committed; the domain is locked and paused until it answers.
-      auto& st = self->state;
-      st.job_id = req.job_id;
-      st.domain = req.domain;
-      st.flags.dest_uri = req.dest_uri;
-      st.flags.undefine_source = req.undefine_source;
-      st.was_running = req.was_running;
-      st.stats.job_id = req.job_id;
-      caf::anon_send(st.ctx.driver,
-                     drv_watch{st.domain, caf::actor_cast<caf::actor>(self)});
-      self->become(performing(self));
-      start_resolution(self);
-    },
-    [self](mig_begin& req) -> caf::result<begin_cookie> {
-      if (auto err = faults::hit("source.begin")) {
-        self->quit();
-        return err;
-      }
-      auto& st = self->state;
-      st.job_id = req.job_id;
-      st.domain = req.domain;
-      st.flags = req.flags;
-      st.coordinator = req.coordinator;
-      st.stats.job_id = req.job_id;
-      if (auto err = admit_coordinator(self)) {
-        self->quit();
-        return err;
-      }
-      auto rp = self->make_response_promise<begin_cookie>();
-      self
-        ->request(st.ctx.driver, st.ctx.driver_timeout,
-                  drv_begin{req.job_id, req.domain, req.flags.dname,
-                            req.flags.dest_uri, req.flags.undefine_source,
-                            req.flags, st.ctx.agents_tls})
-        .then(
-          [self, rp](begin_result& br) mutable {
-            auto& st = self->state;
-            st.was_running = br.was_running;
-            st.dest_xml = br.xml;
-            st.native_tls = br.native_tls;
-            st.tls_hint = br.tls_hint;
-            st.phase = mig_phase::begin;
-            st.stats.data_total = br.memory_bytes;
-            caf::anon_send(st.ctx.driver,
-                       drv_watch{st.domain, caf::actor_cast<caf::actor>(self)});
-            if (st.coordinator)
-              self->monitor(st.coordinator);
-            begin_cookie cookie;
-            cookie.source_job = caf::actor_cast<source_participant>(self);
-            cookie.xml = std::move(br.xml);
-            cookie.source_agent = st.ctx.agent_name;
-            cookie.memory_bytes = br.memory_bytes;
-            cookie.was_running = br.was_running;
-            self->become(begun(self));
-            rp.deliver(std::move(cookie));
-          },
-          [self, rp](caf::error& err) mutable {
-            rp.deliver(err);
-            self->quit();
-          });
-      return rp;
-    },
+    [self](src_recover& req) { on_recover(self, req); },
+    [self](mig_begin& req) { return on_begin(self, req); },
   };
 }
 
