@@ -11,10 +11,10 @@
 
 #include "actors/driver_actor.hpp"
 #include "actors/event_bus.hpp"
-#include "actors/fan_out.hpp"
+#include "util/fan_out.hpp"
 #include "actors/gatekeeper.hpp"
 #include "actors/job_manager.hpp"
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "messages/all.hpp"
 #include "transport/net/net_layer.hpp"
 #include "util/log.hpp"

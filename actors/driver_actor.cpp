@@ -8,13 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/driver_messages.hpp"
+#include "drivers/driver_messages.hpp"
 #include "actors/event_bus.hpp"
 #include "config/agent_settings.hpp"
 #include "drivers/job_journal.hpp"
 #include "drivers/make_driver.hpp"
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "messages/all.hpp"
+#include "migration/rules.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -160,9 +161,24 @@ caf::message_handler lifecycle_handlers(self_ptr self) {
   };
 }
 
+/// The driver's hops plus the agents' link, then `check_secure`: the one
+/// check begin (source) and prepare (destination) run before anything is
+/// locked or created.
+caf::expected<data_path> checked_data_path(const driver& drv,
+                                           const migration_flags& flags,
+                                           bool agents_tls) {
+  auto path = drv.data_path_for(flags);
+  if (!path)
+    return path.error();
+  path->agents_tls = agents_tls;
+  if (auto err = check_secure(flags, *path))
+    return err;
+  return path;
+}
+
 caf::result<begin_result> on_begin(driver& drv, const drv_begin& req) {
   // --tls and --secure refuse before the domain is locked.
-  auto path = drv.check_data_path(req.flags, req.agents_tls);
+  auto path = checked_data_path(drv, req.flags, req.agents_tls);
   if (!path)
     return path.error();
   auto res = drv.migrate_begin(req.domain, req.job_id, req.dname,
@@ -182,7 +198,7 @@ caf::result<incoming_endpoint> on_prepare(driver& drv,
   };
   // The destination checks its own side of the data path too: nothing is
   // created here for a migration --secure or --tls would refuse.
-  auto path = drv.check_data_path(req.flags, req.agents_tls);
+  auto path = checked_data_path(drv, req.flags, req.agents_tls);
   if (!path)
     return refuse(path.error());
   auto def = parse_domain_xml(req.xml);

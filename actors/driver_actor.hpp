@@ -33,7 +33,7 @@ struct driver_actor_state {
 ///
 /// Handles: list_domains, define_domain, domain_op, get_domain_info,
 /// get_domain_xml, get_domain_digest, get_driver_info, the migration calls
-/// of actors/driver_messages.hpp, and driver_event (from the hypervisor's
+/// of drivers/driver_messages.hpp, and driver_event (from the hypervisor's
 /// threads; MIGRATION events also go to the domain's watcher).
 caf::behavior driver_actor(door_stateful<driver_actor_state>* self,
                            std::string driver_name, agent_settings settings,

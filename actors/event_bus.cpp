@@ -6,7 +6,7 @@
 #include <caf/result.hpp>
 #include <caf/send.hpp>
 
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -15,11 +15,6 @@ namespace ferry {
 namespace {
 
 using self_ptr = door_stateful<event_bus_state>*;
-
-void clamp(std::string& x, size_t max) {
-  if (x.size() > max)
-    x.resize(max);
-}
 
 /// A subscriber went away.
 void on_down(self_ptr self, caf::down_msg& msg) {
@@ -99,25 +94,6 @@ caf::behavior event_bus(door_stateful<event_bus_state>* self,
     [self](subscribe_events& req) { return on_subscribe(self, req); },
     [self](domain_event& ev) { on_publish(self, ev); },
   };
-}
-
-void publish_event(const caf::actor& bus, std::string domain,
-                   lifecycle_event kind, std::string job_id,
-                   std::string detail) {
-  if (!bus)
-    return;
-  domain_event ev;
-  ev.domain = std::move(domain);
-  ev.kind = kind;
-  ev.job_id = std::move(job_id);
-  ev.detail = std::move(detail);
-  clamp(ev.domain, max_event_name_len);
-  clamp(ev.job_id, max_event_job_len);
-  clamp(ev.detail, max_event_detail_len);
-  ev.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  caf::anon_send(bus, std::move(ev));
 }
 
 } // namespace ferry

@@ -49,10 +49,4 @@ caf::behavior event_bus(door_stateful<event_bus_state>* self,
                         std::string agent_name,
                         size_t max_subscribers = default_max_event_subscribers);
 
-/// Publishes one event on `bus`, stamped with the current time; does
-/// nothing if `bus` is invalid (unit tests, tools without a bus).
-void publish_event(const caf::actor& bus, std::string domain,
-                   lifecycle_event kind, std::string job_id,
-                   std::string detail = {});
-
 } // namespace ferry

@@ -7,8 +7,8 @@
 #include <caf/result.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/fan_out.hpp"
-#include "actors/hardening.hpp"
+#include "util/fan_out.hpp"
+#include "transport/door/harden.hpp"
 #include "actors/session.hpp"
 #include "messages/all.hpp"
 #include "transport/door/interface.hpp"

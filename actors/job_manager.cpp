@@ -7,18 +7,18 @@
 #include <caf/atom.hpp>
 #include <caf/result.hpp>
 
-#include "actors/fan_out.hpp"
-#include "actors/job_context.hpp"
-#include "actors/migration_coordinator.hpp"
-#include "actors/migration_destination.hpp"
-#include "actors/driver_messages.hpp"
-#include "actors/migration_source.hpp"
+#include "util/fan_out.hpp"
+#include "migration/job_context.hpp"
+#include "migration/coordinator.hpp"
+#include "migration/destination.hpp"
+#include "drivers/driver_messages.hpp"
+#include "migration/source.hpp"
 #include "actors/netcheck.hpp"
 #include "actors/peer_links.hpp"
 #include "drivers/domain_definition.hpp"
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "messages/all.hpp"
-#include "messages/migration_rules.hpp"
+#include "migration/rules.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -226,7 +226,7 @@ caf::error check_coordinated(self_ptr self, const migrate_request& req) {
     return caf::none;
   // The tunnel's hop is the link to the destination agent; the hypervisor
   // hops of the other processes are the driver's to judge, in begin
-  // (driver::check_data_path).
+  // (checked_data_path in actors/driver_actor.cpp).
   data_path path;
   path.agents_tls = !self->state.settings.insecure_tcp
                     && req.flags.dest_uri.rfind("ferry+tls://", 0) == 0;

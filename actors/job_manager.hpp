@@ -11,7 +11,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/job_history.hpp"
+#include "migration/job_history.hpp"
 #include "config/agent_settings.hpp"
 #include "drivers/job_journal.hpp"
 #include "transport/identity.hpp"

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "actors/peer_link.hpp"
 #include "messages/all.hpp"
 #include "transport/door/interface.hpp"

@@ -11,7 +11,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/stream_pump.hpp"
+#include "migration/stream_pump.hpp"
 #include "messages/netcheck.hpp"
 #include "transport/door/door_actor.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "messages/all.hpp"
 #include "transport/uri.hpp"
 

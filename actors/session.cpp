@@ -5,7 +5,7 @@
 #include <caf/result.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "messages/all.hpp"
 #include "transport/acl.hpp"
 #include "transport/door/interface.hpp"

@@ -10,12 +10,12 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "drivers/data_path.hpp"
 #include "drivers/domain_definition.hpp"
 #include "drivers/job_phase.hpp"
 #include "drivers/migration_spec.hpp"
 #include "messages/domain.hpp"
 #include "messages/migration.hpp"
-#include "messages/migration_rules.hpp"
 
 namespace ferry {
 
@@ -101,12 +101,6 @@ public:
   /// the driver cannot honour it. The default: plain, `--tls` refused.
   virtual caf::expected<data_path>
   data_path_for(const migration_flags& flags) const;
-
-  /// `data_path_for` plus the agents' link, then `check_secure`: the one
-  /// check begin (source) and prepare (destination) run before anything
-  /// is locked or created.
-  caf::expected<data_path> check_data_path(const migration_flags& flags,
-                                           bool agents_tls) const;
 
   // -- migration, source side (libvirt's begin/perform/confirm) ---------------
 

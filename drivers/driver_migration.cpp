@@ -38,17 +38,6 @@ driver::data_path_for(const migration_flags& flags) const {
   return out;
 }
 
-caf::expected<data_path> driver::check_data_path(const migration_flags& flags,
-                                                 bool agents_tls) const {
-  auto path = data_path_for(flags);
-  if (!path)
-    return path.error();
-  path->agents_tls = agents_tls;
-  if (auto err = check_secure(flags, *path))
-    return err;
-  return path;
-}
-
 caf::error driver::do_migrate_start(const domain_entry&,
                                     const migration_target&) {
   return no_migration(*this);

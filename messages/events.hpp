@@ -106,4 +106,10 @@ typename Inspector::result_type inspect(Inspector& f, subscribe_events& x) {
            caf::meta::load_callback([&x] { return check_subscription(x); }));
 }
 
+/// Publishes one event on `bus`, stamped with the current time; does
+/// nothing if `bus` is invalid (unit tests, tools without a bus).
+void publish_event(const caf::actor& bus, std::string domain,
+                   lifecycle_event kind, std::string job_id,
+                   std::string detail = {});
+
 } // namespace ferry

@@ -56,7 +56,7 @@ using pump_remote = pump_greeting::extend_with<pump_peer>;
 
 /// How a migration runs (docs/architecture.md). Parsed from the CLI's flags;
 /// the rules between them are checked by `validate_flags`
-/// (migration_rules.hpp).
+/// (migration/rules.hpp).
 struct migration_flags {
   std::string dest_uri;    ///< Agent URI (managed, p2p) or testhv:// (direct).
   std::string migrate_uri; ///< Data address override: tcp://HOST[:PORT].

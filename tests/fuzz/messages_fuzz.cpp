@@ -19,7 +19,7 @@
 
 #include "drivers/domain_definition.hpp"
 #include "messages/all.hpp"
-#include "messages/migration_rules.hpp"
+#include "migration/rules.hpp"
 #include "messages/types.hpp"
 #include "transport/uri.hpp"
 

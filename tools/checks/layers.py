@@ -13,7 +13,8 @@ import re
 import sys
 
 # Lowest first; each folder is one static library (meson.build).
-LAYERS = ["util", "messages", "transport", "config", "drivers", "actors"]
+LAYERS = ["util", "messages", "transport", "config", "drivers", "migration",
+          "actors"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/')
 SUFFIXES = (".hpp", ".cpp", ".h")
 

@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "actors/job_history.hpp"
-#include "actors/migration_coordinator.hpp"
+#include "migration/job_history.hpp"
+#include "migration/coordinator.hpp"
 #include "messages/all.hpp"
-#include "messages/migration_rules.hpp"
+#include "migration/rules.hpp"
 #include "tools/cli/args.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/output.hpp"

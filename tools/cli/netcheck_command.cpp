@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/migration_coordinator.hpp"
+#include "migration/coordinator.hpp"
 #include "messages/all.hpp"
 #include "tools/cli/args.hpp"
 #include "tools/cli/commands.hpp"

@@ -13,7 +13,7 @@
 #include <caf/result.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/driver_messages.hpp"
+#include "drivers/driver_messages.hpp"
 #include "drivers/driver.hpp"
 #include "messages/all.hpp"
 #include "tests/unit/actors/actor_fixture.hpp"

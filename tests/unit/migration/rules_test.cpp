@@ -1,7 +1,7 @@
-// --secure and --tls rules (messages/migration_rules.hpp): which hop of
+// --secure and --tls rules (migration/rules.hpp): which hop of
 // each process must be encrypted, and the one-line errors naming it.
 
-#include "messages/migration_rules.hpp"
+#include "migration/rules.hpp"
 
 #include <gtest/gtest.h>
 

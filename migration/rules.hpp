@@ -4,6 +4,7 @@
 
 #include <caf/error.hpp>
 
+#include "drivers/data_path.hpp"
 #include "messages/migration.hpp"
 
 namespace ferry {
@@ -16,18 +17,6 @@ std::string mode_of(const migration_flags& flags);
 /// and excludes the others, --tls excludes --tunnelled, values in range.
 /// One-line errors naming the flags.
 caf::error validate_flags(const migration_flags& flags);
-
-/// Properties of the path migration data takes, for `--secure`. The
-/// driver fills the hypervisor hops from what it actually does
-/// (`driver::data_path_for`), the agent the agent-to-agent link.
-struct data_path {
-  bool agents_tls = true;     ///< Agent-to-agent CAF links use TLS.
-  bool native_tls = false;    ///< Hypervisor-to-hypervisor path has TLS.
-  bool hypervisor_direct_tls = false; ///< Direct mode's channel has TLS.
-  /// Why a hypervisor hop is plain and what to do about it, for the error
-  /// (e.g. "add --tls, or use --p2p --tunnelled over ferry+tls").
-  std::string hint;
-};
 
 /// With --secure, refuses unless every hop of the data path is encrypted and
 /// authenticated; the error names the hop that is not.

@@ -8,8 +8,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/job_context.hpp"
-#include "actors/stream_pump.hpp"
+#include "migration/job_context.hpp"
+#include "migration/stream_pump.hpp"
 #include "messages/migration.hpp"
 #include "transport/door/door_actor.hpp"
 

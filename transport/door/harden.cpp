@@ -1,4 +1,4 @@
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 
 #include <caf/message_view.hpp>
 #include <caf/sec.hpp>

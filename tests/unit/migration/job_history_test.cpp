@@ -1,4 +1,4 @@
-#include "actors/job_history.hpp"
+#include "migration/job_history.hpp"
 
 #include <string>
 

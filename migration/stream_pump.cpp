@@ -1,4 +1,4 @@
-#include "actors/stream_pump.hpp"
+#include "migration/stream_pump.hpp"
 
 #include <chrono>
 #include <vector>
@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "messages/all.hpp"
 #include "transport/door/interface.hpp"
 #include "util/log.hpp"

@@ -63,6 +63,8 @@ struct coordinator_state {
   begin_cookie begin;
   prepare_cookie prepare;
   job_stats perform_stats;
+  /// confirm: the result to report once the source answered.
+  caf::expected<migration_result> confirmed{caf::error{}};
   std::chrono::steady_clock::time_point started;
   /// When the current phase (or, before begin, connecting) started.
   std::chrono::steady_clock::time_point phase_started;

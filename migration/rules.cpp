@@ -1,4 +1,4 @@
-#include "messages/migration_rules.hpp"
+#include "migration/rules.hpp"
 
 #include "util/error.hpp"
 

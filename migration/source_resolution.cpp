@@ -3,7 +3,7 @@
 // the destination agent what became of the job until it answers (or an
 // operator decides with `migrate-recover --assume`). docs/recovery.md.
 
-#include "actors/source_detail.hpp"
+#include "migration/source_detail.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,5 +1,5 @@
-#include "actors/migration_source.hpp"
-#include "actors/source_detail.hpp"
+#include "migration/source.hpp"
+#include "migration/source_detail.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -8,13 +8,13 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/driver_messages.hpp"
+#include "drivers/driver_messages.hpp"
 #include "drivers/driver.hpp"
-#include "actors/hardening.hpp"
-#include "actors/job_history.hpp"
+#include "transport/door/harden.hpp"
+#include "migration/job_history.hpp"
 #include "messages/all.hpp"
 #include "transport/door/interface.hpp"
-#include "messages/migration_rules.hpp"
+#include "migration/rules.hpp"
 #include "transport/connector.hpp"
 #include "transport/uri.hpp"
 #include "util/faults.hpp"

@@ -4,7 +4,7 @@
 // memory in flight is bounded by the credit window whatever the stream's
 // size, and the bandwidth limit slows the sender.
 
-#include "actors/stream_pump.hpp"
+#include "migration/stream_pump.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,11 +1,11 @@
-#include "actors/migration_destination.hpp"
+#include "migration/destination.hpp"
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "actors/job_context.hpp"
+#include "migration/job_context.hpp"
 #include "messages/all.hpp"
 #include "tests/unit/actors/actor_fixture.hpp"
 #include "tests/unit/actors/fakes.hpp"

@@ -1,4 +1,4 @@
-#include "actors/migration_coordinator.hpp"
+#include "migration/coordinator.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -6,10 +6,11 @@
 
 #include <caf/result.hpp>
 
-#include "actors/hardening.hpp"
-#include "actors/peer_link.hpp"
+#include "transport/door/harden.hpp"
+#include "transport/peer_session.hpp"
 #include "messages/all.hpp"
-#include "messages/migration_rules.hpp"
+#include "migration/phases.hpp"
+#include "migration/rules.hpp"
 #include "util/crypto.hpp"
 #include "util/faults.hpp"
 #include "util/log.hpp"
@@ -148,6 +149,7 @@ caf::error phase_error(self_ptr self, const char* phase,
 void confirm(self_ptr self, confirm_outcome outcome,
              caf::expected<migration_result> result);
 void finish(self_ptr self);
+void fail_phase(self_ptr self, mig_phase phase, const caf::error& err);
 
 void succeed(self_ptr self, int64_t resumed_at, const std::string& warning) {
   auto& st = self->state;
@@ -180,30 +182,20 @@ void confirm(self_ptr self, confirm_outcome outcome,
     report(self, std::move(result));
     return;
   }
-  auto shared = std::make_shared<caf::expected<migration_result>>(
-    std::move(result));
+  st.confirmed = std::move(result);
   auto seq = enter(
     self, mig_phase::confirm,
-    [self, shared](caf::error err) {
-      if (*shared)
-        (*shared)->warning = "committed on the destination, but the source "
-                             "could not confirm: "
-                             + error_text(err);
-      report(self, std::move(*shared));
-    },
+    [self](caf::error err) { fail_phase(self, mig_phase::confirm, err); },
     {st.source_job.address()});
   self
     ->request(st.source_job, st.args.timeouts.confirm,
               mig_confirm{job(self), outcome})
-    .then(guarded<bool>(self, seq, [self, shared](bool) {
-            report(self, std::move(*shared));
-          }),
-          guarded<caf::error&>(self, seq, [self, shared](caf::error& err) {
-            if (*shared)
-              (*shared)->warning = "committed on the destination, but the "
-                                   "source could not confirm: "
-                                   + error_text(err);
-            report(self, std::move(*shared));
+    .then(guarded<bool>(self, seq,
+                        [self](bool) {
+                          report(self, std::move(self->state.confirmed));
+                        }),
+          guarded<caf::error&>(self, seq, [self](caf::error& err) {
+            fail_phase(self, mig_phase::confirm, err);
           }));
 }
 
@@ -227,24 +219,62 @@ void fail_after_perform(self_ptr self, caf::error why) {
           guarded<caf::error&>(self, seq, [next](caf::error&) { next(); }));
 }
 
+/// No answer, or one that says nothing about what the asked side did.
+bool is_no_answer(const caf::error& err) {
+  auto code = code_of(err);
+  return code == errc::timeout || code == errc::disconnected
+         || code == errc::internal;
+}
+
+/// `phase` went wrong: migration/phases.hpp's table says what follows.
+void fail_phase(self_ptr self, mig_phase phase, const caf::error& err) {
+  auto& step = step_of(phase);
+  auto rule = is_no_answer(err) ? step.if_lost : step.if_refused;
+  auto& st = self->state;
+  switch (rule) {
+    case phase_failure::report:
+      report(self, phase_error(self, to_string(phase), err));
+      return;
+    case phase_failure::release_source:
+      confirm(self, confirm_outcome::failed,
+              phase_error(self, to_string(phase), err));
+      return;
+    case phase_failure::abort_then_release:
+      fail_after_perform(self, phase_error(self, to_string(phase), err));
+      return;
+    case phase_failure::ask_outcome:
+      // The commit may or may not have happened: never resume blindly.
+      confirm(self, confirm_outcome::unknown,
+              make_error(errc::outcome_unknown,
+                         std::string{"outcome unknown: the destination's "
+                                     "answer to "}
+                           + to_string(phase) + " was lost ("
+                           + error_text(err)
+                           + "); the source keeps the domain paused until "
+                             "it learns the outcome"));
+      return;
+    case phase_failure::warn:
+      if (st.confirmed)
+        st.confirmed->warning = "committed on the destination, but the "
+                                "source could not confirm: "
+                                + error_text(err);
+      report(self, std::move(st.confirmed));
+      return;
+  }
+}
+
 void finish(self_ptr self) {
   auto& st = self->state;
-  auto unknown = [self](caf::error err) {
-    // The commit may or may not have happened: never resume blindly.
-    confirm(self, confirm_outcome::unknown,
-            make_error(errc::outcome_unknown,
-                       "outcome unknown: the destination's answer to finish "
-                       "was lost ("
-                         + error_text(err)
-                         + "); the source keeps the domain paused until it "
-                           "learns the outcome"));
-  };
   if (is_lost(self, st.dest_job.address())) {
-    unknown(make_error(errc::disconnected,
-                       "the destination agent's job went away"));
+    fail_phase(self, mig_phase::finish,
+               make_error(errc::disconnected,
+                          "the destination agent's job went away"));
     return;
   }
-  auto seq = enter(self, mig_phase::finish, unknown, {st.dest_job.address()});
+  auto seq = enter(
+    self, mig_phase::finish,
+    [self](caf::error err) { fail_phase(self, mig_phase::finish, err); },
+    {st.dest_job.address()});
   self
     ->request(st.dest_job, st.args.timeouts.finish,
               mig_finish{job(self), true})
@@ -252,14 +282,8 @@ void finish(self_ptr self) {
                   [self](const finish_cookie& fc) {
                     succeed(self, fc.resumed_at_ms, {});
                   }),
-          guarded<caf::error&>(self, seq, [self, unknown](caf::error& err) {
-            auto code = code_of(err);
-            if (code == errc::timeout || code == errc::disconnected
-                || code == errc::internal)
-              unknown(err);
-            else
-              confirm(self, confirm_outcome::failed,
-                      phase_error(self, "finish", err));
+          guarded<caf::error&>(self, seq, [self](caf::error& err) {
+            fail_phase(self, mig_phase::finish, err);
           }));
 }
 
@@ -267,9 +291,7 @@ void perform(self_ptr self) {
   auto& st = self->state;
   auto seq = enter(
     self, mig_phase::perform,
-    [self](caf::error err) {
-      fail_after_perform(self, phase_error(self, "perform", err));
-    },
+    [self](caf::error err) { fail_phase(self, mig_phase::perform, err); },
     {st.source_job.address(), st.dest_job.address()});
   // The source learns where to send the data, not who the destination's
   // job is: that handle is the coordinator's alone.
@@ -287,7 +309,7 @@ void perform(self_ptr self) {
                       finish(self);
                   }),
           guarded<caf::error&>(self, seq, [self](caf::error& err) {
-            fail_after_perform(self, phase_error(self, "perform", err));
+            fail_phase(self, mig_phase::perform, err);
           }));
 }
 
@@ -314,7 +336,7 @@ void prepare(self_ptr self) {
     return;
   }
   auto on_fail = [self](caf::error err) {
-    confirm(self, confirm_outcome::failed, phase_error(self, "prepare", err));
+    fail_phase(self, mig_phase::prepare, err);
   };
   auto seq = enter(self, mig_phase::prepare, on_fail,
                    {st.args.dest_entry.address()});
@@ -343,7 +365,7 @@ void prepare(self_ptr self) {
 void begin(self_ptr self) {
   auto& st = self->state;
   auto on_fail = [self](caf::error err) {
-    report(self, phase_error(self, "begin", err));
+    fail_phase(self, mig_phase::begin, err);
   };
   auto seq = enter(self, mig_phase::begin, on_fail,
                    {st.args.source_entry.address()});

@@ -5,7 +5,6 @@
 
 #include <caf/actor.hpp>
 
-#include "actors/event_bus.hpp"
 #include "config/agent_settings.hpp"
 #include "transport/identity.hpp"
 

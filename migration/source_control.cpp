@@ -1,9 +1,9 @@
-#include "actors/source_detail.hpp"
+#include "migration/source_detail.hpp"
 
 #include <caf/make_message.hpp>
 #include <caf/send.hpp>
 
-#include "actors/driver_messages.hpp"
+#include "drivers/driver_messages.hpp"
 #include "messages/all.hpp"
 #include "util/log.hpp"
 

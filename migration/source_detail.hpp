@@ -12,7 +12,7 @@
 #include <caf/result.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/migration_source.hpp"
+#include "migration/source.hpp"
 #include "messages/events.hpp"
 #include "messages/migration.hpp"
 #include "transport/door/door_actor.hpp"

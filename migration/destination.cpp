@@ -1,16 +1,16 @@
-#include "actors/migration_destination.hpp"
+#include "migration/destination.hpp"
 
 #include <caf/result.hpp>
 #include <caf/send.hpp>
 
-#include "actors/driver_messages.hpp"
+#include "drivers/driver_messages.hpp"
 #include "drivers/domain_definition.hpp"
 #include "drivers/driver.hpp"
 #include "transport/uri.hpp"
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 #include "messages/all.hpp"
 #include "transport/door/interface.hpp"
-#include "messages/migration_rules.hpp"
+#include "migration/rules.hpp"
 #include "util/faults.hpp"
 #include "util/log.hpp"
 

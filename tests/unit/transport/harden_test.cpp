@@ -1,4 +1,4 @@
-#include "actors/hardening.hpp"
+#include "transport/door/harden.hpp"
 
 #include <map>
 #include <string>
