@@ -20,146 +20,6 @@
 #include "util/faults.hpp"
 #include "util/log.hpp"
 
-namespace ferry::source_detail {
-
-constexpr auto tick_interval = std::chrono::milliseconds{250};
-
-/// Self-messages of the source job (local only).
-struct src_tick {
-  uint64_t unused = 0;
-};
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, src_tick& x) {
-  return f(caf::meta::type_name("ferry.src_tick"), x.unused);
-}
-
-/// Retry of a failed confirm (local).
-struct src_retry_confirm {
-  confirm_outcome outcome = confirm_outcome::failed;
-  std::function<void(caf::error)> then;
-  int attempt = 0;
-};
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, src_retry_confirm& x) {
-  return f(caf::meta::type_name("ferry.src_retry_confirm"), x.outcome,
-           x.attempt);
-}
-
-uint64_t elapsed_ms(self_ptr self) {
-  return static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - self->state.started)
-      .count());
-}
-
-job_stats snapshot(self_ptr self) {
-  auto& st = self->state;
-  auto out = st.stats;
-  out.job_id = st.job_id;
-  out.domain = st.domain;
-  out.mode = mode_of(st.flags);
-  out.role = "source";
-  out.phase = st.phase;
-  out.elapsed_ms = elapsed_ms(self);
-  if (st.pump_stats)
-    out.pump_bytes = st.pump_stats->bytes_out + st.pump_stats->bytes_in;
-  if (st.pump_stats) {
-    std::lock_guard<std::mutex> guard{st.pump_stats->mtx};
-    out.pump_credit = st.pump_stats->credit;
-  }
-  return out;
-}
-
-/// Leaves the job's final figures with the job manager as the job ends
-/// (domjobinfo --completed).
-void record_finished(self_ptr self) {
-  auto& st = self->state;
-  auto s = snapshot(self);
-  if (s.phase != mig_phase::done && s.error.empty())
-    s.error = st.abort_reason;
-  self->send(st.ctx.manager,
-             job_finished{st.ctx.driver_name, std::move(s), st.resolution});
-}
-
-void stop_pump(self_ptr self) {
-  if (self->state.pump) {
-    caf::anon_send_exit(self->state.pump, caf::exit_reason::user_shutdown);
-    self->state.pump = nullptr;
-  }
-}
-
-/// Applies confirm's outcome through the driver, then `then(err)`. A
-/// failed attempt is retried a few times: giving up leaves a paused copy
-/// and a held job lock behind.
-void apply_confirm(self_ptr self, confirm_outcome outcome,
-                   std::function<void(caf::error)> then, int attempt = 1) {
-  auto& st = self->state;
-  drv_confirm req;
-  req.domain = st.domain;
-  req.job_id = st.job_id;
-  req.outcome = outcome;
-  req.undefine = st.flags.undefine_source;
-  req.was_running = st.was_running;
-  self->request(st.ctx.driver, st.ctx.driver_timeout, std::move(req))
-    .then([then](bool) { then(caf::none); },
-          [self, outcome, then, attempt](caf::error& err) {
-            if (attempt >= 4 || code_of(err) == errc::stale_message) {
-              then(err);
-              return;
-            }
-            FERRY_WARN("source", "job " << self->state.job_id
-                                        << ": confirm failed ("
-                                        << error_text(err) << "), retrying");
-            self->delayed_send(self, std::chrono::milliseconds{250 * attempt},
-                               src_retry_confirm{outcome, then, attempt + 1});
-          });
-}
-
-/// Publishes a lifecycle event about the domain.
-void emit(self_ptr self, lifecycle_event kind, std::string detail) {
-  auto& st = self->state;
-  publish_event(st.ctx.events, st.domain, kind, st.job_id, std::move(detail));
-}
-
-/// Publishes what confirm did: stopped-migrated after a commit; failed,
-/// and resumed-migrated if the migration had paused a running guest that
-/// confirm resumed.
-void emit_confirmed(self_ptr self, confirm_outcome outcome,
-                    const caf::error& err) {
-  auto& st = self->state;
-  if (outcome == confirm_outcome::committed) {
-    emit(self, lifecycle_event::stopped_migrated,
-         err ? "confirm: " + error_text(err) : mode_of(st.flags));
-    return;
-  }
-  emit(self, lifecycle_event::failed,
-       st.failure.empty() ? std::string{"not committed"} : st.failure);
-  bool paused = st.stats.paused_at_ms > 0 || st.suspended_by_timeout
-                || st.held_paused;
-  if (!err && st.was_running && paused)
-    emit(self, lifecycle_event::resumed_migrated, "after a failed migration");
-}
-
-/// Ends the job after confirm (or on our own when the coordinator is gone).
-void conclude(self_ptr self, confirm_outcome outcome) {
-  stop_pump(self);
-  apply_confirm(self, outcome, [self, outcome](caf::error err) {
-    auto& st = self->state;
-    if (err)
-      FERRY_ERROR("source", "job " << st.job_id << ": confirm: "
-                                   << error_text(err));
-    emit_confirmed(self, outcome, err);
-    st.phase = outcome == confirm_outcome::committed ? mig_phase::done
-                                                     : mig_phase::failed;
-    caf::anon_send(st.ctx.driver, drv_watch{st.domain, caf::actor_cast<caf::actor>(self), false});
-    record_finished(self);
-    self->quit();
-  });
-}
-
-
-} // namespace ferry::source_detail
-
 namespace ferry {
 
 namespace {
@@ -285,49 +145,55 @@ void on_tick(self_ptr self) {
       [](caf::error&) {});
 }
 
-/// Builds where the hypervisor sends its stream.
-caf::expected<migration_target> make_target(self_ptr self,
-                                            const prepare_cookie& cookie) {
+/// Direct mode: the source hypervisor migrates to the one named by the
+/// destination URI.
+caf::expected<migration_target> direct_target(self_ptr self,
+                                              migration_target t) {
+  auto& st = self->state;
+  auto hv = parse_hypervisor_uri(st.flags.dest_uri);
+  if (!hv)
+    return hv.error();
+  t.how = migration_target::kind::direct;
+  t.address = hv->address;
+  t.dest_xml = st.dest_xml;
+  t.suspend = st.flags.suspend;
+  t.persistent = st.flags.persistent;
+  return t;
+}
+
+/// Tunnelled mode: the hypervisor writes into a socketpair whose other end
+/// our pump relays to the destination's pump.
+caf::expected<migration_target> tunnel_target(self_ptr self,
+                                              const prepare_cookie& cookie,
+                                              migration_target t) {
+  auto& st = self->state;
+  // The tunnel ends at another agent's pump, never at an actor of this
+  // node (the local coordinator checked that it is the destination's).
+  if (!cookie.dest_pump || cookie.dest_pump.node() == self->node())
+    return make_error(errc::migration_failed,
+                      "the destination offered no stream pump of its own");
+  int ours = -1;
+  int theirs = -1;
+  if (!make_pump_socketpair(ours, theirs))
+    return make_error(errc::io_error, "cannot create a socketpair");
+  st.pump_stats = std::make_shared<pump_shared>();
+  pump_config cfg;
+  cfg.bandwidth = st.flags.bandwidth_mibps * 1024 * 1024;
+  st.pump = self->spawn<caf::detached>(
+    stream_pump, st.job_id, ours, caf::actor_cast<caf::actor>(cookie.dest_pump),
+    caf::node_id{}, cfg, st.pump_stats);
+  self->monitor(st.pump);
+  t.how = migration_target::kind::fd;
+  t.fd = theirs;
+  return t;
+}
+
+/// Native mode: hypervisor to the destination's listener.
+caf::expected<migration_target> native_target(self_ptr self,
+                                              const prepare_cookie& cookie,
+                                              migration_target t) {
   auto& st = self->state;
   auto& f = st.flags;
-  migration_target t;
-  t.params.live = f.live;
-  t.params.max_bandwidth = f.tunnelled ? 0 : f.bandwidth_mibps * 1024 * 1024;
-  t.params.downtime_limit_ms = f.max_downtime_ms;
-  t.params.progress_timeout_ms = f.progress_timeout_ms;
-  t.params.auto_converge = f.auto_converge;
-  if (f.direct) {
-    auto hv = parse_hypervisor_uri(f.dest_uri);
-    if (!hv)
-      return hv.error();
-    t.how = migration_target::kind::direct;
-    t.address = hv->address;
-    t.dest_xml = st.dest_xml;
-    t.suspend = f.suspend;
-    t.persistent = f.persistent;
-    return t;
-  }
-  if (f.tunnelled) {
-    // The tunnel ends at another agent's pump, never at an actor of this
-    // node (the local coordinator checked that it is the destination's).
-    if (!cookie.dest_pump || cookie.dest_pump.node() == self->node())
-      return make_error(errc::migration_failed,
-                        "the destination offered no stream pump of its own");
-    int ours = -1;
-    int theirs = -1;
-    if (!make_pump_socketpair(ours, theirs))
-      return make_error(errc::io_error, "cannot create a socketpair");
-    st.pump_stats = std::make_shared<pump_shared>();
-    pump_config cfg;
-    cfg.bandwidth = f.bandwidth_mibps * 1024 * 1024;
-    st.pump = self->spawn<caf::detached>(
-      stream_pump, st.job_id, ours, caf::actor_cast<caf::actor>(cookie.dest_pump),
-      caf::node_id{}, cfg, st.pump_stats);
-    self->monitor(st.pump);
-    t.how = migration_target::kind::fd;
-    t.fd = theirs;
-    return t;
-  }
   // The destination's listener decides (prepare): TLS only, or plain. Both
   // ends must be TLS for --secure; --tls refuses a plain listener too.
   data_path path;
@@ -347,6 +213,23 @@ caf::expected<migration_target> make_target(self_ptr self,
   t.tls = cookie.data_tls;
   t.tls_name = cookie.data_tls_name;
   return t;
+}
+
+/// Where and how the hypervisor sends, from the flags and prepare's cookie.
+caf::expected<migration_target> make_target(self_ptr self,
+                                            const prepare_cookie& cookie) {
+  auto& f = self->state.flags;
+  migration_target t;
+  t.params.live = f.live;
+  t.params.max_bandwidth = f.tunnelled ? 0 : f.bandwidth_mibps * 1024 * 1024;
+  t.params.downtime_limit_ms = f.max_downtime_ms;
+  t.params.progress_timeout_ms = f.progress_timeout_ms;
+  t.params.auto_converge = f.auto_converge;
+  if (f.direct)
+    return direct_target(self, std::move(t));
+  if (f.tunnelled)
+    return tunnel_target(self, cookie, std::move(t));
+  return native_target(self, cookie, std::move(t));
 }
 
 caf::behavior performing(self_ptr self);

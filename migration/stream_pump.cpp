@@ -45,6 +45,51 @@ bool wait_readable(int fd, pump_shared& sh) {
   }
 }
 
+/// Waits for credit from the peer; false once the pump stops.
+bool wait_for_credit(pump_shared& sh) {
+  std::unique_lock<std::mutex> guard{sh.mtx};
+  sh.cv.wait(guard, [&] { return sh.stop || sh.credit > 0; });
+  return !sh.stop;
+}
+
+/// Fills `buf` with what `fd` has now; blocks only for the first bytes, so
+/// small messages (the return path) are not delayed. Sets `eof` at the end
+/// of the stream or on an error.
+size_t fill_chunk(int fd, chunk_bytes& buf, bool& eof) {
+  size_t filled = 0;
+  while (filled < buf.size()) {
+    auto n = ::recv(fd, buf.data() + filled, buf.size() - filled,
+                    filled == 0 ? 0 : MSG_DONTWAIT);
+    if (n > 0) {
+      filled += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0)
+      eof = true;
+    else if (errno == EINTR)
+      continue;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      eof = true;
+    break;
+  }
+  return filled;
+}
+
+/// Sleeps until `sent` bytes since `start` are within the bandwidth limit;
+/// false if the pump stopped meanwhile.
+bool pace(pump_shared& sh, clock_type::time_point start, uint64_t sent) {
+  auto limit = sh.bandwidth.load();
+  if (limit == 0)
+    return true;
+  auto due = start + std::chrono::microseconds(sent * 1000000 / limit);
+  while (clock_type::now() < due) {
+    std::unique_lock<std::mutex> guard{sh.mtx};
+    if (sh.cv.wait_until(guard, due, [&] { return sh.stop; }))
+      return false;
+  }
+  return true;
+}
+
 /// The reader thread: descriptor -> peer, within credit and bandwidth.
 void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
                std::shared_ptr<pump_shared> sh) {
@@ -52,36 +97,13 @@ void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
   uint64_t sent = 0;
   auto start = clock_type::now();
   for (;;) {
-    {
-      std::unique_lock<std::mutex> guard{sh->mtx};
-      sh->cv.wait(guard, [&] { return sh->stop || sh->credit > 0; });
-      if (sh->stop)
-        return;
-    }
-    if (!wait_readable(fd, *sh))
+    if (!wait_for_credit(*sh) || !wait_readable(fd, *sh))
       return;
     // Uninitialised and, at the default chunk size, a recycled slab: no
     // memset, no mmap/munmap and no page faults per chunk.
     chunk_bytes buf(cfg.chunk_bytes);
-    size_t filled = 0;
     bool eof = false;
-    // Fill the chunk with what is available now; block only for the first
-    // bytes, so small messages (the return path) are not delayed.
-    while (filled < buf.size()) {
-      auto n = ::recv(fd, buf.data() + filled, buf.size() - filled,
-                      filled == 0 ? 0 : MSG_DONTWAIT);
-      if (n > 0) {
-        filled += static_cast<size_t>(n);
-        continue;
-      }
-      if (n == 0)
-        eof = true;
-      else if (errno == EINTR)
-        continue;
-      else if (errno != EAGAIN && errno != EWOULDBLOCK)
-        eof = true;
-      break;
-    }
+    auto filled = fill_chunk(fd, buf, eof);
     if (filled > 0) {
       buf.resize(filled);
       {
@@ -91,15 +113,8 @@ void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
       sh->bytes_out += filled;
       caf::send_as(me, peer, pump_chunk{seq++, std::move(buf)});
       sent += filled;
-      auto limit = sh->bandwidth.load();
-      if (limit > 0) {
-        auto due = start + std::chrono::microseconds(sent * 1000000 / limit);
-        while (clock_type::now() < due) {
-          std::unique_lock<std::mutex> guard{sh->mtx};
-          if (sh->cv.wait_until(guard, due, [&] { return sh->stop; }))
-            return;
-        }
-      }
+      if (!pace(*sh, start, sent))
+        return;
     }
     if (eof) {
       caf::send_as(me, peer, pump_eof{seq});
