@@ -249,6 +249,75 @@ netcheck_source_state::~netcheck_source_state() {
   stop_thread(feed_fd, feeder);
 }
 
+namespace {
+
+/// The destination answered netcheck_prepare: both ends of the tunnel
+/// must be the destination agent's.
+void on_sink_ready(source_ptr self, const caf::actor& session,
+                   netcheck_cookie& cookie) {
+  auto& st = self->state;
+  if (!cookie.sink || !cookie.pump || cookie.sink.node() != session.node()
+      || cookie.pump.node() != session.node())
+    return fail(self, make_error(errc::internal,
+                                 "the destination offered no stream pump of "
+                                 "its own"));
+  st.dest = std::move(cookie);
+  self->monitor(st.dest.sink);
+  start_transfer(self);
+}
+
+/// A session with the destination agent: ask it for a sink.
+void on_peer(source_ptr self, peer_session& peer) {
+  auto& st = self->state;
+  st.peer_name = peer.agent_name;
+  auto session = caf::actor_cast<caf::actor>(peer.session);
+  self
+    ->request(peer.session, std::chrono::seconds{30},
+              netcheck_prepare{st.args.check_id, st.req.bytes})
+    .then([self, session](netcheck_cookie& cookie) {
+            on_sink_ready(self, session, cookie);
+          },
+          [self](caf::error& err) { fail(self, std::move(err)); });
+}
+
+caf::result<netcheck_result> on_request(source_ptr self,
+                                        netcheck_request& req) {
+  auto& st = self->state;
+  if (st.rp.pending())
+    return make_error(errc::invalid_state, "a netcheck is already running");
+  st.req = std::move(req);
+  st.rp = self->make_response_promise<netcheck_result>();
+  auto rp = st.rp;
+  self
+    ->request(st.args.peer_links, st.args.connect_timeout,
+              get_peer_session{st.req.dest_uri})
+    .then([self](peer_session& peer) { on_peer(self, peer); },
+          [self](caf::error& err) {
+            fail(self, make_error(errc::disconnected,
+                                  "cannot reach " + self->state.req.dest_uri
+                                    + ": " + error_text(err)));
+          });
+  return rp;
+}
+
+/// Every second: fail the check once no byte moved for the stall limit.
+void on_tick(source_ptr self) {
+  auto& st = self->state;
+  if (!st.pump)
+    return;
+  if (!still_moving(st.pump_stats->bytes_out + st.pump_stats->bytes_in,
+                    st.last_bytes, st.last_progress, st.args.stall_limit))
+    return fail(self,
+                make_error(errc::timeout,
+                           "no byte moved through the tunnel for "
+                             + std::to_string(st.args.stall_limit.count()
+                                              / 1000)
+                             + " s"));
+  self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+}
+
+} // namespace
+
 caf::behavior netcheck_source(door_stateful<netcheck_source_state>* self,
                               netcheck_args args) {
   harden(self, "netcheck");
@@ -263,61 +332,8 @@ caf::behavior netcheck_source(door_stateful<netcheck_source_state>* self,
   if (self->state.args.manager)
     self->monitor(self->state.args.manager);
   return {
-    [self](netcheck_request& req) -> caf::result<netcheck_result> {
-      auto& st = self->state;
-      if (st.rp.pending())
-        return make_error(errc::invalid_state, "a netcheck is already running");
-      st.req = std::move(req);
-      st.rp = self->make_response_promise<netcheck_result>();
-      auto rp = st.rp;
-      self
-        ->request(st.args.peer_links, st.args.connect_timeout,
-                  get_peer_session{st.req.dest_uri})
-        .then(
-          [self](peer_session& peer) {
-            auto& st = self->state;
-            st.peer_name = peer.agent_name;
-            self
-              ->request(peer.session, std::chrono::seconds{30},
-                        netcheck_prepare{st.args.check_id, st.req.bytes})
-              .then(
-                [self, session = peer.session](netcheck_cookie& cookie) {
-                  auto& st = self->state;
-                  // Both ends of the tunnel are the destination agent's.
-                  if (!cookie.sink || !cookie.pump
-                      || cookie.sink.node() != session.node()
-                      || cookie.pump.node() != session.node())
-                    return fail(self, make_error(errc::internal,
-                                                 "the destination offered "
-                                                 "no stream pump of its "
-                                                 "own"));
-                  st.dest = std::move(cookie);
-                  self->monitor(st.dest.sink);
-                  start_transfer(self);
-                },
-                [self](caf::error& err) { fail(self, std::move(err)); });
-          },
-          [self](caf::error& err) {
-            fail(self, make_error(errc::disconnected,
-                                  "cannot reach "
-                                    + self->state.req.dest_uri + ": "
-                                    + error_text(err)));
-          });
-      return rp;
-    },
-    [self](tick_atom) {
-      auto& st = self->state;
-      if (!st.pump)
-        return;
-      if (!still_moving(st.pump_stats->bytes_out + st.pump_stats->bytes_in,
-                        st.last_bytes, st.last_progress, st.args.stall_limit))
-        return fail(self, make_error(errc::timeout,
-                                     "no byte moved through the tunnel for "
-                                       + std::to_string(
-                                         st.args.stall_limit.count() / 1000)
-                                       + " s"));
-      self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
-    },
+    [self](netcheck_request& req) { return on_request(self, req); },
+    [self](tick_atom) { on_tick(self); },
   };
 }
 

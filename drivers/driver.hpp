@@ -194,6 +194,20 @@ private:
   void recover_destination(const job_record& rec, bool active);
   caf::expected<bool> recover_source(const job_record& rec);
 
+  /// `migrate_confirm`'s three outcomes (docs/architecture.md, "Ownership").
+  void confirm_committed(domain_entry& d, const std::string& job_id,
+                         bool undefine);
+  caf::error confirm_failed(domain_entry& d, const std::string& job_id,
+                            bool was_running);
+  caf::error confirm_unknown(domain_entry& d, const std::string& job_id);
+
+  /// `migrate_finish`: tear the incoming copy down (journal `aborted`), or
+  /// commit it (journal `committed`, then resume unless `suspend`).
+  void abort_incoming(domain_entry& d, const std::string& job_id);
+  caf::expected<int64_t> commit_incoming(domain_entry& d,
+                                         const std::string& job_id,
+                                         bool suspend, bool persistent);
+
 protected:
   driver_context ctx_;
   std::map<std::string, domain_entry> domains_;

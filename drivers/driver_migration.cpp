@@ -146,6 +146,63 @@ caf::error driver::migrate_tune(const std::string& name, uint64_t bandwidth,
   return do_migrate_tune(**dom, bandwidth, downtime_ms);
 }
 
+void driver::confirm_committed(domain_entry& d, const std::string& job_id,
+                               bool undefine) {
+  auto name = d.def.name;
+  if (d.state != domain_state::shutoff)
+    if (auto err = do_destroy(d))
+      FERRY_WARN(this->name().c_str(),
+                 "job " << job_id << ": destroying the source copy: "
+                        << error_text(err));
+  d.job_id.clear();
+  if (undefine && d.persistent) {
+    d.persistent = false;
+    if (auto err = persist(d))
+      FERRY_WARN(this->name().c_str(), error_text(err));
+  }
+  mark_shutoff(name); // may drop `d`
+  if (ctx_.journal)
+    ctx_.journal->remove(job_id);
+  FERRY_INFO(this->name().c_str(), "job " << job_id << ": confirm, " << name
+                                          << " now runs on the destination");
+}
+
+caf::error driver::confirm_failed(domain_entry& d, const std::string& job_id,
+                                  bool was_running) {
+  d.job_id.clear();
+  if (d.state == domain_state::shutoff) {
+    if (ctx_.journal)
+      ctx_.journal->remove(job_id);
+    return caf::none;
+  }
+  do_migrate_cancel(d); // stop a transfer that may still run
+  if (was_running) {
+    if (auto err = do_resume(d))
+      return err;
+    d.state = domain_state::running;
+  } else {
+    d.state = domain_state::paused;
+  }
+  if (ctx_.journal)
+    ctx_.journal->remove(job_id);
+  FERRY_INFO(this->name().c_str(), "job " << job_id << ": confirm failure, "
+                                          << d.def.name << " stays here ("
+                                          << to_string(d.state) << ")");
+  return caf::none;
+}
+
+caf::error driver::confirm_unknown(domain_entry& d,
+                                   const std::string& job_id) {
+  if (auto err = journal_phase(job_id, job_phase::outcome_unknown))
+    return err;
+  d.state = domain_state::paused;
+  FERRY_WARN(this->name().c_str(), "job " << job_id << ": outcome unknown, "
+                                          << d.def.name
+                                          << " kept paused until the "
+                                             "destination answers");
+  return caf::none;
+}
+
 caf::error driver::migrate_confirm(const std::string& name,
                                    const std::string& job_id,
                                    confirm_outcome outcome, bool undefine,
@@ -155,59 +212,14 @@ caf::error driver::migrate_confirm(const std::string& name,
   auto dom = held_by(name, job_id);
   if (!dom)
     return dom.error();
-  auto& d = **dom;
   switch (outcome) {
-    case confirm_outcome::committed: {
-      if (d.state != domain_state::shutoff)
-        if (auto err = do_destroy(d))
-          FERRY_WARN(this->name().c_str(),
-                     "job " << job_id << ": destroying the source copy: "
-                            << error_text(err));
-      d.job_id.clear();
-      if (undefine && d.persistent) {
-        d.persistent = false;
-        if (auto err = persist(d))
-          FERRY_WARN(this->name().c_str(), error_text(err));
-      }
-      mark_shutoff(name);
-      if (ctx_.journal)
-        ctx_.journal->remove(job_id);
-      FERRY_INFO(this->name().c_str(), "job " << job_id << ": confirm, "
-                                              << name
-                                              << " now runs on the destination");
+    case confirm_outcome::committed:
+      confirm_committed(**dom, job_id, undefine);
       return caf::none;
-    }
-    case confirm_outcome::failed: {
-      d.job_id.clear();
-      if (d.state == domain_state::shutoff) {
-        if (ctx_.journal)
-          ctx_.journal->remove(job_id);
-        return caf::none;
-      }
-      do_migrate_cancel(d); // stop a transfer that may still run
-      if (was_running) {
-        if (auto err = do_resume(d))
-          return err;
-        d.state = domain_state::running;
-      } else {
-        d.state = domain_state::paused;
-      }
-      if (ctx_.journal)
-        ctx_.journal->remove(job_id);
-      FERRY_INFO(this->name().c_str(), "job " << job_id << ": confirm failure, "
-                                              << name << " stays here ("
-                                              << to_string(d.state) << ")");
-      return caf::none;
-    }
+    case confirm_outcome::failed:
+      return confirm_failed(**dom, job_id, was_running);
     case confirm_outcome::unknown:
-      if (auto err = journal_phase(job_id, job_phase::outcome_unknown))
-        return err;
-      d.state = domain_state::paused;
-      FERRY_WARN(this->name().c_str(), "job " << job_id << ": outcome unknown, "
-                                              << name
-                                              << " kept paused until the "
-                                                 "destination answers");
-      return caf::none;
+      return confirm_unknown(**dom, job_id);
   }
   return caf::none;
 }
@@ -271,42 +283,24 @@ driver::migrate_prepare(const std::string& job_id, domain_definition def,
   return res;
 }
 
-caf::expected<int64_t> driver::migrate_finish(const std::string& name,
-                                              const std::string& job_id,
-                                              bool success, bool suspend,
-                                              bool persistent) {
-  if (auto err = faults::hit("driver.finish"))
-    return err;
-  auto dom = held_by(name, job_id);
-  if (!dom)
-    return dom.error();
-  auto& d = **dom;
-  auto tear_down = [&] {
-    if (d.state != domain_state::shutoff)
-      do_migrate_cancel(d);
-    if (d.state != domain_state::shutoff)
-      do_destroy(d);
-    d.job_id.clear();
-    mark_shutoff(name);
-    journal_phase(job_id, job_phase::aborted);
-  };
-  if (!success) {
-    tear_down();
-    FERRY_INFO(this->name().c_str(), "job " << job_id << ": finish, incoming "
-                                            << name << " torn down");
-    return int64_t{0};
-  }
-  if (auto err = do_check_incoming(d)) {
-    tear_down();
-    return make_error(errc::migration_failed,
-                      "the destination did not receive a complete, verified "
-                      "domain: "
-                        + error_text(err));
-  }
+void driver::abort_incoming(domain_entry& d, const std::string& job_id) {
+  auto name = d.def.name;
+  if (d.state != domain_state::shutoff)
+    do_migrate_cancel(d);
+  if (d.state != domain_state::shutoff)
+    do_destroy(d);
+  d.job_id.clear();
+  mark_shutoff(name); // may drop `d`
+  journal_phase(job_id, job_phase::aborted);
+}
+
+caf::expected<int64_t> driver::commit_incoming(domain_entry& d,
+                                               const std::string& job_id,
+                                               bool suspend, bool persistent) {
   // Commit point (docs/architecture.md): recorded durably before anything
   // else; from here the destination owns the domain.
   if (auto err = journal_phase(job_id, job_phase::committed)) {
-    tear_down();
+    abort_incoming(d, job_id);
     return make_error(errc::migration_failed,
                       "cannot record the commit: " + error_text(err));
   }
@@ -330,10 +324,36 @@ caf::expected<int64_t> driver::migrate_finish(const std::string& name,
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
   }
-  FERRY_INFO(this->name().c_str(), "job " << job_id << ": finish, " << name
-                                          << " committed here ("
+  FERRY_INFO(this->name().c_str(), "job " << job_id << ": finish, "
+                                          << d.def.name << " committed here ("
                                           << to_string(d.state) << ")");
   return resumed_at;
+}
+
+caf::expected<int64_t> driver::migrate_finish(const std::string& name,
+                                              const std::string& job_id,
+                                              bool success, bool suspend,
+                                              bool persistent) {
+  if (auto err = faults::hit("driver.finish"))
+    return err;
+  auto dom = held_by(name, job_id);
+  if (!dom)
+    return dom.error();
+  auto& d = **dom;
+  if (!success) {
+    abort_incoming(d, job_id);
+    FERRY_INFO(this->name().c_str(), "job " << job_id << ": finish, incoming "
+                                            << name << " torn down");
+    return int64_t{0};
+  }
+  if (auto err = do_check_incoming(d)) {
+    abort_incoming(d, job_id);
+    return make_error(errc::migration_failed,
+                      "the destination did not receive a complete, verified "
+                      "domain: "
+                        + error_text(err));
+  }
+  return commit_incoming(d, job_id, suspend, persistent);
 }
 
 } // namespace ferry

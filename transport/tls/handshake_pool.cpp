@@ -175,78 +175,91 @@ void handshake_pool::finished(worker& w, uint64_t id) {
   --pending_;
 }
 
+void handshake_pool::take_inbox(worker& w, std::vector<job>& jobs) {
+  {
+    std::lock_guard<std::mutex> guard{w.mtx};
+    for (auto& j : w.inbox)
+      jobs.push_back(std::move(j));
+    w.inbox.clear();
+  }
+  // A job may have been evicted before it left the inbox, its wake-up
+  // already consumed: close such jobs before waiting again.
+  jobs.erase(std::remove_if(jobs.begin(), jobs.end(),
+                            [](const job& j) { return j.evicted->load(); }),
+             jobs.end());
+}
+
+bool handshake_pool::wait(worker& w, std::vector<job>& jobs,
+                          std::vector<pollfd>& fds) {
+  fds.clear();
+  fds.push_back({w.wake_fd, POLLIN, 0});
+  auto now = clock_type::now();
+  int wait_ms = -1;
+  for (auto& j : jobs) {
+    fds.push_back({j.hs->fd(), j.hs->wanted_events(), 0});
+    auto left = millis_until(j.deadline, now);
+    if (wait_ms < 0 || left < wait_ms)
+      wait_ms = left;
+  }
+  if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) {
+    FERRY_ERROR("tls", "handshake pool: poll failed: " << std::strerror(errno));
+    return false;
+  }
+  if (fds[0].revents != 0) {
+    uint64_t count = 0;
+    auto n = ::read(w.wake_fd, &count, sizeof(count));
+    (void) n;
+  }
+  return true;
+}
+
+bool handshake_pool::advance(worker& w, job& j, bool ready,
+                             clock_type::time_point now) {
+  if (j.evicted->load()) {
+    j.hs.reset(); // Closes the socket; make_room logged it.
+    j.admit = nullptr;
+    return false;
+  }
+  auto st = tls_handshake::state::in_progress;
+  if (ready)
+    st = j.hs->step();
+  if (st == tls_handshake::state::in_progress && now >= j.deadline) {
+    j.hs->fail(tls_handshake::failure::timed_out,
+               "no handshake within "
+                 + std::to_string(limits_.timeout.count()) + " ms");
+    st = tls_handshake::state::failed;
+  }
+  if (st == tls_handshake::state::done) {
+    finished(w, j.id);
+    j.admit(std::move(j.hs));
+    j.admit = nullptr;
+    return false;
+  }
+  if (st == tls_handshake::state::failed) {
+    FERRY_WARN("tls", "TLS handshake with " << j.hs->peer() << " failed: "
+                                            << j.hs->failure_text());
+    finished(w, j.id);
+    j.hs.reset(); // Closes the socket.
+    j.admit = nullptr;
+    return false;
+  }
+  return true;
+}
+
 void handshake_pool::run(worker& w) {
   std::vector<job> jobs;
   std::vector<pollfd> fds;
-  auto timeout_text = "no handshake within "
-                      + std::to_string(limits_.timeout.count()) + " ms";
   while (!stopping_) {
-    {
-      std::lock_guard<std::mutex> guard{w.mtx};
-      for (auto& j : w.inbox)
-        jobs.push_back(std::move(j));
-      w.inbox.clear();
-    }
-    // A job may have been evicted before it left the inbox, its wake-up
-    // already consumed: close such jobs before waiting again.
-    jobs.erase(std::remove_if(jobs.begin(), jobs.end(),
-                              [](const job& j) { return j.evicted->load(); }),
-               jobs.end());
-    fds.clear();
-    fds.push_back({w.wake_fd, POLLIN, 0});
+    take_inbox(w, jobs);
+    if (!wait(w, jobs, fds) || stopping_)
+      break;
     auto now = clock_type::now();
-    int wait_ms = -1;
-    for (auto& j : jobs) {
-      fds.push_back({j.hs->fd(), j.hs->wanted_events(), 0});
-      auto left = millis_until(j.deadline, now);
-      if (wait_ms < 0 || left < wait_ms)
-        wait_ms = left;
-    }
-    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) {
-      FERRY_ERROR("tls", "handshake pool: poll failed: "
-                           << std::strerror(errno));
-      break;
-    }
-    if (fds[0].revents != 0) {
-      uint64_t count = 0;
-      auto n = ::read(w.wake_fd, &count, sizeof(count));
-      (void) n;
-    }
-    if (stopping_)
-      break;
-    now = clock_type::now();
     size_t kept = 0;
     for (size_t i = 0; i < jobs.size(); ++i) {
-      auto& j = jobs[i];
-      if (j.evicted->load()) {
-        j.hs.reset(); // Closes the socket; make_room logged it.
-        j.admit = nullptr;
+      if (!advance(w, jobs[i], fds[i + 1].revents != 0, now))
         continue;
-      }
-      auto st = tls_handshake::state::in_progress;
-      if (fds[i + 1].revents != 0)
-        st = j.hs->step();
-      if (st == tls_handshake::state::in_progress && now >= j.deadline) {
-        j.hs->fail(tls_handshake::failure::timed_out, timeout_text);
-        st = tls_handshake::state::failed;
-      }
-      if (st == tls_handshake::state::done) {
-        finished(w, j.id);
-        j.admit(std::move(j.hs));
-        j.admit = nullptr;
-        continue;
-      }
-      if (st == tls_handshake::state::failed) {
-        FERRY_WARN("tls", "TLS handshake with " << j.hs->peer()
-                                                << " failed: "
-                                                << j.hs->failure_text());
-        finished(w, j.id);
-        j.hs.reset(); // Closes the socket.
-        j.admit = nullptr;
-        continue;
-      }
       if (kept != i)
-        jobs[kept] = std::move(j);
+        jobs[kept] = std::move(jobs[i]);
       ++kept;
     }
     jobs.resize(kept);

@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include <poll.h>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -101,6 +103,14 @@ private:
   };
 
   void run(worker& w);
+  /// Moves the worker's new jobs into `jobs`, dropping evicted ones.
+  void take_inbox(worker& w, std::vector<job>& jobs);
+  /// Waits for the wake-up descriptor or a job's socket, until the nearest
+  /// deadline; false if poll failed.
+  bool wait(worker& w, std::vector<job>& jobs, std::vector<::pollfd>& fds);
+  /// Steps job `j` once; true if it is still in progress.
+  bool advance(worker& w, job& j, bool ready,
+               std::chrono::steady_clock::time_point now);
   void finished(worker& w, uint64_t id);
   void make_room(const std::string& address);
   bool evict_oldest(const std::string* address);
