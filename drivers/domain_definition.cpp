@@ -158,6 +158,84 @@ bool valid_domain_name(const std::string& name) {
   return true;
 }
 
+namespace {
+
+/// <name>, <uuid>, <memory>/<currentMemory> and <vcpu>: the scalars.
+caf::error parse_scalar(const pugi::xml_node& child, const std::string& name,
+                        domain_definition& def, bool& have_memory) {
+  if (name == "name") {
+    if (auto err = check_attributes(child, {}))
+      return err;
+    def.name = text_of(child);
+  } else if (name == "uuid") {
+    if (auto err = check_attributes(child, {}))
+      return err;
+    def.uuid = text_of(child);
+    if (!valid_uuid(def.uuid))
+      return bad("<uuid> is not a UUID");
+  } else if (name == "memory" || name == "currentMemory") {
+    if (auto err = check_attributes(child, {"unit"}))
+      return err;
+    auto bytes = to_bytes(text_of(child), child.attribute("unit").value(),
+                          "<memory>");
+    if (!bytes)
+      return bytes.error();
+    if (name == "memory") {
+      def.memory_bytes = *bytes;
+      have_memory = true;
+    }
+  } else { // vcpu
+    if (auto err = check_attributes(child, {"placement"}))
+      return err;
+    double n = 0;
+    if (!parse_number(text_of(child), n) || n < 1 || n > 64
+        || n != std::floor(n))
+      return bad("<vcpu> must be a whole number from 1 to 64");
+    def.vcpus = static_cast<uint32_t>(n);
+  }
+  return caf::none;
+}
+
+/// One child element of <domain>.
+caf::error parse_child(const pugi::xml_node& child, domain_definition& def,
+                       bool& have_memory) {
+  std::string name = child.name();
+  if (name == "name" || name == "uuid" || name == "memory"
+      || name == "currentMemory" || name == "vcpu")
+    return parse_scalar(child, name, def, have_memory);
+  if (name == "os")
+    return parse_os(child, def);
+  if (name == "workload")
+    return parse_workload(child, def);
+  if (name == "description" || name == "title")
+    return caf::none;
+  return bad("unknown element <" + name + "> (ferry accepts name, uuid, "
+             "memory, vcpu, os, workload)");
+}
+
+/// What every definition needs, once all elements are read; fills in the
+/// defaults (page-rounded memory, a fresh UUID).
+caf::error complete(domain_definition& def, bool have_memory) {
+  if (def.name.empty())
+    return bad("missing <name>");
+  if (!valid_domain_name(def.name))
+    return bad("name '" + def.name
+               + "' must be 1-64 letters, digits, '-', '_' or '.'");
+  if (!have_memory)
+    return bad("missing <memory>");
+  if (def.memory_bytes < guest_page_size)
+    return bad("<memory> must be at least 4 KiB");
+  def.memory_bytes = (def.memory_bytes + guest_page_size - 1)
+                     / guest_page_size * guest_page_size;
+  if (def.working_set_bytes > def.memory_bytes)
+    return bad("<workload working-set> is larger than <memory>");
+  if (def.uuid.empty())
+    def.uuid = crypto::random_uuid();
+  return caf::none;
+}
+
+} // namespace
+
 caf::expected<domain_definition> parse_domain_xml(const std::string& xml) {
   if (xml.size() > 1024 * 1024)
     return bad("document larger than 1 MiB");
@@ -183,66 +261,13 @@ caf::expected<domain_definition> parse_domain_xml(const std::string& xml) {
   for (auto child : root.children()) {
     if (child.type() != pugi::node_element)
       continue;
-    std::string name = child.name();
-    if (!seen.insert(name).second)
-      return bad("element <" + name + "> appears twice");
-    if (name == "name") {
-      if (auto err = check_attributes(child, {}))
-        return err;
-      def.name = text_of(child);
-    } else if (name == "uuid") {
-      if (auto err = check_attributes(child, {}))
-        return err;
-      def.uuid = text_of(child);
-      if (!valid_uuid(def.uuid))
-        return bad("<uuid> is not a UUID");
-    } else if (name == "memory" || name == "currentMemory") {
-      if (auto err = check_attributes(child, {"unit"}))
-        return err;
-      auto bytes = to_bytes(text_of(child), child.attribute("unit").value(),
-                            "<memory>");
-      if (!bytes)
-        return bytes.error();
-      if (name == "memory") {
-        def.memory_bytes = *bytes;
-        have_memory = true;
-      }
-    } else if (name == "vcpu") {
-      if (auto err = check_attributes(child, {"placement"}))
-        return err;
-      double n = 0;
-      if (!parse_number(text_of(child), n) || n < 1 || n > 64
-          || n != std::floor(n))
-        return bad("<vcpu> must be a whole number from 1 to 64");
-      def.vcpus = static_cast<uint32_t>(n);
-    } else if (name == "os") {
-      if (auto err = parse_os(child, def))
-        return err;
-    } else if (name == "workload") {
-      if (auto err = parse_workload(child, def))
-        return err;
-    } else if (name == "description" || name == "title") {
-      continue;
-    } else {
-      return bad("unknown element <" + name + "> (ferry accepts name, uuid, "
-                 "memory, vcpu, os, workload)");
-    }
+    if (!seen.insert(child.name()).second)
+      return bad("element <" + std::string{child.name()} + "> appears twice");
+    if (auto err = parse_child(child, def, have_memory))
+      return err;
   }
-  if (def.name.empty())
-    return bad("missing <name>");
-  if (!valid_domain_name(def.name))
-    return bad("name '" + def.name
-               + "' must be 1-64 letters, digits, '-', '_' or '.'");
-  if (!have_memory)
-    return bad("missing <memory>");
-  if (def.memory_bytes < guest_page_size)
-    return bad("<memory> must be at least 4 KiB");
-  def.memory_bytes = (def.memory_bytes + guest_page_size - 1)
-                     / guest_page_size * guest_page_size;
-  if (def.working_set_bytes > def.memory_bytes)
-    return bad("<workload working-set> is larger than <memory>");
-  if (def.uuid.empty())
-    def.uuid = crypto::random_uuid();
+  if (auto err = complete(def, have_memory))
+    return err;
   return def;
 }
 

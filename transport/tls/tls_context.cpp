@@ -54,15 +54,14 @@ caf::error verify_own(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain,
   return caf::none;
 }
 
-} // namespace
+/// The PEM files of `tls`, parsed: our chain, our key, the CAs we trust.
+struct pem_material {
+  std::vector<x509_ptr> certs;
+  pkey_ptr key;
+  std::vector<x509_ptr> cas;
+};
 
-tls_context::tls_context(tls_settings tls, ssl_ctx_ptr ctx)
-  : settings_(std::move(tls)), ctx_(std::move(ctx)) {
-}
-
-caf::expected<ssl_ctx_ptr> tls_context::build(const tls_settings& tls) {
-  if (auto err = tls.check_complete())
-    return err;
+caf::expected<pem_material> read_material(const tls_settings& tls) {
   auto cert_pem = files::read(tls.cert, max_pem_bytes);
   if (!cert_pem)
     return make_error(errc::config_error, error_text(cert_pem.error()));
@@ -72,23 +71,22 @@ caf::expected<ssl_ctx_ptr> tls_context::build(const tls_settings& tls) {
   auto ca_pem = files::read(tls.ca, max_pem_bytes);
   if (!ca_pem)
     return make_error(errc::config_error, error_text(ca_pem.error()));
-  auto certs = read_certs(*cert_pem);
-  if (certs.empty())
+  pem_material m;
+  m.certs = read_certs(*cert_pem);
+  if (m.certs.empty())
     return bad_file(tls.cert, "no PEM certificate in it");
-  pkey_ptr key;
   if (auto bio = memory_bio(*key_pem))
-    key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key)
+    m.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!m.key)
     return bad_file(tls.key, "no PEM private key in it");
-  auto cas = read_certs(*ca_pem);
-  if (cas.empty())
+  m.cas = read_certs(*ca_pem);
+  if (m.cas.empty())
     return bad_file(tls.ca, "no PEM certificate in it");
-  ERR_clear_error();
-  ssl_ctx_ptr ctx{SSL_CTX_new(TLS_method())};
-  if (!ctx)
-    return make_error(errc::internal, "cannot create a TLS context: "
-                                        + take_openssl_error());
-  auto* c = ctx.get();
+  return m;
+}
+
+/// TLS 1.3 only, mutual, no tickets, resumption or renegotiation.
+void set_policy(SSL_CTX* c) {
   SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION);
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
@@ -101,27 +99,53 @@ caf::expected<ssl_ctx_ptr> tls_context::build(const tls_settings& tls) {
   // Read ahead stays off: a finished handshake must leave every later byte
   // in the kernel, so the multiplexer sees it as readable.
   SSL_CTX_set_read_ahead(c, 0);
+}
+
+/// Loads the CAs, our chain and key into `c` and checks our certificate.
+caf::error use_material(SSL_CTX* c, const pem_material& m,
+                        const tls_settings& tls) {
   auto* store = SSL_CTX_get_cert_store(c);
-  for (auto& ca : cas) {
+  for (auto& ca : m.cas) {
     if (X509_STORE_add_cert(store, ca.get()) != 1)
       return bad_file(tls.ca, "cannot use a CA certificate: "
                                 + take_openssl_error());
     // Tells clients which CA we want their certificate from.
     SSL_CTX_add_client_CA(c, ca.get());
   }
-  if (SSL_CTX_use_certificate(c, certs.front().get()) != 1)
+  if (SSL_CTX_use_certificate(c, m.certs.front().get()) != 1)
     return bad_file(tls.cert, "cannot use the certificate: "
                                 + take_openssl_error());
-  for (size_t i = 1; i < certs.size(); ++i)
-    if (SSL_CTX_add1_chain_cert(c, certs[i].get()) != 1)
+  for (size_t i = 1; i < m.certs.size(); ++i)
+    if (SSL_CTX_add1_chain_cert(c, m.certs[i].get()) != 1)
       return bad_file(tls.cert, "cannot use a chain certificate: "
                                   + take_openssl_error());
-  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1
+  if (SSL_CTX_use_PrivateKey(c, m.key.get()) != 1
       || SSL_CTX_check_private_key(c) != 1)
     return bad_file(tls.key, "does not match the certificate " + tls.cert);
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(c, &chain);
-  if (auto err = verify_own(store, certs.front().get(), chain, tls.cert))
+  return verify_own(store, m.certs.front().get(), chain, tls.cert);
+}
+
+} // namespace
+
+tls_context::tls_context(tls_settings tls, ssl_ctx_ptr ctx)
+  : settings_(std::move(tls)), ctx_(std::move(ctx)) {
+}
+
+caf::expected<ssl_ctx_ptr> tls_context::build(const tls_settings& tls) {
+  if (auto err = tls.check_complete())
+    return err;
+  auto material = read_material(tls);
+  if (!material)
+    return material.error();
+  ERR_clear_error();
+  ssl_ctx_ptr ctx{SSL_CTX_new(TLS_method())};
+  if (!ctx)
+    return make_error(errc::internal, "cannot create a TLS context: "
+                                        + take_openssl_error());
+  set_policy(ctx.get());
+  if (auto err = use_material(ctx.get(), *material, tls))
     return err;
   return ctx;
 }
