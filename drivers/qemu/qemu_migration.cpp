@@ -56,12 +56,110 @@ std::string rate(double mibps) {
   return buf;
 }
 
+/// Why a migration counts as stalled, for the log and a final error: what
+/// is left, for how long it has not shrunk by 10%, and the two rates that
+/// decide whether it can.
+std::string stall_reason(const job_stats& st,
+                         std::chrono::milliseconds stalled_for) {
+  return mib(st.data_remaining) + " still to send with no 10% reduction in "
+         + seconds(stalled_for) + " (sending " + rate(st.mibps)
+         + ", guest dirtying " + rate(st.dirty_rate_mibps) + ")";
+}
+
 caf::error set_capabilities(qemu_process& proc, bool auto_converge) {
   qmp::json caps = qmp::json::array();
   caps.push_back({{"capability", "events"}, {"state", true}});
   caps.push_back({{"capability", "auto-converge"}, {"state", auto_converge}});
   auto res = proc.call("migrate-set-capabilities", {{"capabilities", caps}});
   return res ? caf::none : res.error();
+}
+
+/// Closes the target's descriptor, if any, while it is still ours: until
+/// `getfd` hands it to QEMU.
+void close_target_fd(const migration_target& t) {
+  if (t.fd >= 0)
+    ::close(t.fd);
+}
+
+/// Whether this migration uses QEMU's TLS: a native target that asks for
+/// it.
+bool uses_tls(const migration_target& t) {
+  return t.how == migration_target::kind::native && t.tls;
+}
+
+/// `migrate-set-parameters` for `p`: always the bandwidth (QEMU's default
+/// is 128 MiB/s) and the downtime limit, and the throttle steps of
+/// auto-converge.
+caf::error set_parameters(qemu_process& proc, const hv_migration_params& p) {
+  qmp::json params{
+    {"max-bandwidth", p.max_bandwidth == 0
+                        ? qemu_migration::unlimited_bandwidth
+                        : p.max_bandwidth},
+    {"downtime-limit", p.downtime_limit_ms}};
+  if (p.auto_converge) {
+    // The test driver's steps: 30%, then +20% each time it stalls again.
+    params["cpu-throttle-initial"] = 30;
+    params["cpu-throttle-increment"] = 20;
+  }
+  auto res = proc.call("migrate-set-parameters", params, timeout_for(p));
+  return res ? caf::none : res.error();
+}
+
+/// QEMU's TLS for this migration: on with our credentials when the target
+/// asks for it (refused without them), otherwise off.
+caf::error set_tls(qemu_process& proc, const migration_target& t,
+                   const qemu_tls* tls) {
+  bool use_tls = uses_tls(t);
+  if (use_tls && tls == nullptr)
+    return make_error(errc::not_secure,
+                      "the destination QEMU expects TLS but this agent has "
+                      "no TLS credentials for QEMU");
+  // Parameters outlive a migration inside one QEMU: switch TLS off
+  // explicitly, or a tunnelled retry after a TLS attempt would speak TLS.
+  return use_tls ? tls->enable(proc, false, t.tls_name)
+                 : qemu_tls::disable(proc);
+}
+
+/// Everything before `migrate`: capabilities, parameters, TLS, and the
+/// pause of an offline migration. The target's descriptor stays ours.
+caf::error prepare_outgoing(qemu_process& proc, const migration_target& t,
+                            bool running, const qemu_tls* tls) {
+  if (auto err = set_capabilities(proc, t.params.auto_converge))
+    return err;
+  if (auto err = set_parameters(proc, t.params))
+    return err;
+  if (auto err = set_tls(proc, t, tls))
+    return err;
+  if (!t.params.live && running) {
+    // Offline: pause first, copy once.
+    auto res = proc.call("stop", qmp::json::object(), timeout_for(t.params));
+    if (!res)
+      return res.error();
+  }
+  return caf::none;
+}
+
+/// `migrate` to the target: a TCP address, or our descriptor handed over
+/// with `getfd` (and closed in QEMU again if `migrate` fails). The URI
+/// QEMU migrates to.
+caf::expected<std::string> migrate_to(qemu_process& proc,
+                                      const migration_target& t) {
+  std::string uri;
+  if (t.how == migration_target::kind::fd) {
+    if (auto err = proc.pass_fd(fd_name, t.fd))
+      return err;
+    uri = std::string{"fd:"} + fd_name;
+  } else {
+    uri = tcp_uri(t.address.host, t.address.port);
+  }
+  proc.set_incoming(false);
+  auto res = proc.call("migrate", {{"uri", uri}}, timeout_for(t.params));
+  if (!res) {
+    if (t.how == migration_target::kind::fd)
+      proc.call("closefd", {{"fdname", fd_name}});
+    return res.error();
+  }
+  return uri;
 }
 
 bool terminal(const std::string& status) {
@@ -81,77 +179,27 @@ qemu_migration::qemu_migration(hv_migration_params params)
 caf::expected<std::unique_ptr<qemu_migration>>
 qemu_migration::start_outgoing(qemu_process& proc, const migration_target& t,
                                bool running, const qemu_tls* tls) {
-  auto close_fd = [&] {
-    if (t.fd >= 0)
-      ::close(t.fd);
-  };
   if (t.how == migration_target::kind::direct) {
-    close_fd();
+    close_target_fd(t);
     return make_error(errc::unsupported,
                       "QEMU has no hypervisor-managed migration of its own, "
                       "so --direct is not available for the qemu driver; "
                       "use --p2p (or --p2p --tunnelled)");
   }
+  // Made before the preparation: its start time must precede the pause of
+  // an offline migration, which progress reports as the downtime's start.
   std::unique_ptr<qemu_migration> mig{new qemu_migration(t.params)};
-  auto timeout = timeout_for(t.params);
-  if (auto err = set_capabilities(proc, t.params.auto_converge)) {
-    close_fd();
+  if (auto err = prepare_outgoing(proc, t, running, tls)) {
+    close_target_fd(t);
     return err;
   }
-  qmp::json params{
-    {"max-bandwidth", t.params.max_bandwidth == 0 ? unlimited_bandwidth
-                                                  : t.params.max_bandwidth},
-    {"downtime-limit", t.params.downtime_limit_ms}};
-  if (t.params.auto_converge) {
-    // The test driver's steps: 30%, then +20% each time it stalls again.
-    params["cpu-throttle-initial"] = 30;
-    params["cpu-throttle-increment"] = 20;
-  }
-  if (auto res = proc.call("migrate-set-parameters", params, timeout); !res) {
-    close_fd();
-    return res.error();
-  }
-  bool use_tls = t.how == migration_target::kind::native && t.tls;
-  if (use_tls && tls == nullptr) {
-    close_fd();
-    return make_error(errc::not_secure,
-                      "the destination QEMU expects TLS but this agent has "
-                      "no TLS credentials for QEMU");
-  }
-  // Parameters outlive a migration inside one QEMU: switch TLS off
-  // explicitly, or a tunnelled retry after a TLS attempt would speak TLS.
-  auto tls_err = use_tls ? tls->enable(proc, false, t.tls_name)
-                         : qemu_tls::disable(proc);
-  if (tls_err) {
-    close_fd();
-    return tls_err;
-  }
-  if (!t.params.live && running) {
-    // Offline: pause first, copy once.
-    if (auto res = proc.call("stop", qmp::json::object(), timeout); !res) {
-      close_fd();
-      return res.error();
-    }
-  }
-  std::string uri;
-  if (t.how == migration_target::kind::fd) {
-    if (auto err = proc.pass_fd(fd_name, t.fd))
-      return err;
-    uri = std::string{"fd:"} + fd_name;
-  } else {
-    uri = tcp_uri(t.address.host, t.address.port);
-  }
-  proc.set_incoming(false);
-  auto res = proc.call("migrate", {{"uri", uri}}, timeout);
-  if (!res) {
-    if (t.how == migration_target::kind::fd)
-      proc.call("closefd", {{"fdname", fd_name}});
-    return res.error();
-  }
-  FERRY_INFO("qemu", "migrating " << proc.definition().name << " to " << uri
-                                   << (use_tls ? " over QEMU's TLS (peer '"
-                                                   + t.tls_name + "')"
-                                               : std::string{}));
+  auto uri = migrate_to(proc, t);
+  if (!uri)
+    return uri.error();
+  FERRY_INFO("qemu", "migrating " << proc.definition().name << " to " << *uri
+                                   << (uses_tls(t) ? " over QEMU's TLS (peer '"
+                                                       + t.tls_name + "')"
+                                                   : std::string{}));
   return mig;
 }
 
@@ -270,11 +318,29 @@ void qemu_migration::check_convergence(qemu_process& proc,
   auto now = convergence_watch::clock::now();
   if (!watch_.stalled(st.data_remaining, now))
     return;
-  auto stalled_for = watch_.since_progress(now);
-  const auto& name = proc.definition().name;
-  auto why = mib(st.data_remaining) + " still to send with no 10% reduction in "
-             + seconds(stalled_for) + " (sending " + rate(st.mibps)
-             + ", guest dirtying " + rate(st.dirty_rate_mibps) + ")";
+  auto why = stall_reason(st, watch_.since_progress(now));
+  auto in = stall_input_for(st, now);
+  processed_at_stall_ = st.data_processed;
+  auto step = next_stall_step(in);
+  ++stall_steps_;
+  switch (step.what) {
+    case stall_step::kind::raise_downtime:
+      if (!raise_downtime(proc, step, why))
+        break; // cancel below
+      watch_.restart(now);
+      return;
+    case stall_step::kind::throttle:
+      note_throttle(proc, st, step, why);
+      watch_.restart(now);
+      return;
+    case stall_step::kind::cancel:
+      break;
+  }
+  give_up(proc, st, why);
+}
+
+stall_input qemu_migration::stall_input_for(
+  const job_stats& st, convergence_watch::clock::time_point now) const {
   stall_input in;
   in.downtime_ms = params_.downtime_limit_ms;
   in.asked_downtime_ms = asked_downtime_ms_;
@@ -290,52 +356,56 @@ void qemu_migration::check_convergence(qemu_process& proc,
   in.throttling = throttling_;
   in.throttle_mark = throttle_mark_;
   in.rose_at_ms = rose_at_ms_;
-  processed_at_stall_ = st.data_processed;
-  auto step = next_stall_step(in);
-  ++stall_steps_;
-  switch (step.what) {
-    case stall_step::kind::raise_downtime: {
-      auto from = params_.downtime_limit_ms;
-      if (auto err = tune(proc, UINT64_MAX, step.downtime_ms)) {
-        FERRY_WARN("qemu", "migration of " << name << " stalls; cannot raise "
-                                           "the downtime limit: "
-                                           << error_text(err));
-        break; // cancel below
-      }
-      FERRY_INFO("qemu", "migration of "
-                           << name << " stalls (" << why
-                           << "); stall step " << stall_steps_
-                           << ": downtime limit " << from << " -> "
-                           << step.downtime_ms << " ms");
-      watch_.restart(now);
-      return;
-    }
-    case stall_step::kind::throttle:
-      // QEMU throttles the vCPUs itself (30%, +20% per pass that dirties
-      // too much); give the new throttle a full period before judging again.
-      FERRY_INFO("qemu", "migration of "
-                           << name << " stalls (" << why << "); stall step "
-                           << stall_steps_ << ": guest throttled to "
-                           << st.throttle << "% by auto-converge"
-                           << (step.waiting ? " (waiting for QEMU's next pass "
-                                              "to raise it)"
-                                            : ""));
-      throttling_ = true;
-      throttle_mark_ = step.throttle_mark;
-      rose_at_ms_ = step.rose_at_ms;
-      watch_.restart(now);
-      return;
-    case stall_step::kind::cancel:
-      break;
+  return in;
+}
+
+bool qemu_migration::raise_downtime(qemu_process& proc, const stall_step& step,
+                                    const std::string& why) {
+  const auto& name = proc.definition().name;
+  auto from = params_.downtime_limit_ms;
+  if (auto err = tune(proc, UINT64_MAX, step.downtime_ms)) {
+    FERRY_WARN("qemu", "migration of " << name << " stalls; cannot raise "
+                                       "the downtime limit: "
+                                       << error_text(err));
+    return false;
   }
+  FERRY_INFO("qemu", "migration of "
+                       << name << " stalls (" << why
+                       << "); stall step " << stall_steps_
+                       << ": downtime limit " << from << " -> "
+                       << step.downtime_ms << " ms");
+  return true;
+}
+
+void qemu_migration::note_throttle(qemu_process& proc, const job_stats& st,
+                                   const stall_step& step,
+                                   const std::string& why) {
+  // QEMU throttles the vCPUs itself (30%, +20% per pass that dirties
+  // too much); give the new throttle a full period before judging again.
+  FERRY_INFO("qemu", "migration of "
+                       << proc.definition().name << " stalls (" << why
+                       << "); stall step " << stall_steps_
+                       << ": guest throttled to " << st.throttle
+                       << "% by auto-converge"
+                       << (step.waiting ? " (waiting for QEMU's next pass "
+                                          "to raise it)"
+                                        : ""));
+  throttling_ = true;
+  throttle_mark_ = step.throttle_mark;
+  rose_at_ms_ = step.rose_at_ms;
+}
+
+void qemu_migration::give_up(qemu_process& proc, const job_stats& st,
+                             const std::string& why) {
   auto tried = std::string{params_.downtime_limit_ms > asked_downtime_ms_
                               ? "downtime limit raised to "
                               : "downtime limit of "}
                + std::to_string(params_.downtime_limit_ms) + " ms";
   if (params_.auto_converge)
     tried += " and guest throttled to " + std::to_string(st.throttle) + "%";
-  stall_error_ = "migration of '" + name + "' stopped converging: " + why
-                 + "; " + tried + " did not help; "
+  stall_error_ = "migration of '" + proc.definition().name
+                 + "' stopped converging: " + why + "; " + tried
+                 + " did not help; "
                  + (params_.auto_converge
                       ? "raise --bandwidth or --max-downtime"
                       : "raise --bandwidth or --max-downtime, or use "

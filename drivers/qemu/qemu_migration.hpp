@@ -67,7 +67,26 @@ public:
 
 private:
   explicit qemu_migration(hv_migration_params params);
+  /// The progress timeout: on a stall, takes the stall policy's next step
+  /// (raise the downtime limit, wait for auto-converge's throttle, or
+  /// cancel with `stall_error_`).
   void check_convergence(qemu_process& proc, const job_stats& st);
+  /// What the stall policy judges from: limits, throttle and the marks of
+  /// earlier steps.
+  stall_input stall_input_for(const job_stats& st,
+                              convergence_watch::clock::time_point now) const;
+  /// Raises the downtime limit as `step` says; false when QEMU refused it
+  /// (the migration is then cancelled).
+  bool raise_downtime(qemu_process& proc, const stall_step& step,
+                      const std::string& why);
+  /// Logs auto-converge's throttle and remembers its marks for the next
+  /// judgement.
+  void note_throttle(qemu_process& proc, const job_stats& st,
+                     const stall_step& step, const std::string& why);
+  /// Nothing left to try: cancels the migration, with `stall_error_` saying
+  /// what was tried and what the user can change.
+  void give_up(qemu_process& proc, const job_stats& st,
+               const std::string& why);
 
   hv_migration_params params_;
   convergence_watch watch_;

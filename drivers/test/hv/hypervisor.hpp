@@ -82,6 +82,15 @@ private:
   json migrate_incoming(const json& args);
   json migrate_out(const json& args);
   json migrate_direct(const json& args);
+  /// Registers an offered guest as incoming and answers the source: `ok`,
+  /// or why not. Null when the migration does not go ahead.
+  slot_ptr admit_incoming(channel& ch, const domain_definition& def);
+  /// A direct migration's end as a `DOMAIN_INCOMING` event. A completed
+  /// guest runs unless the offer said `suspend`; a failed one is dropped,
+  /// but one whose outcome is unknown stays (paused) for the agents to
+  /// settle.
+  void report_incoming(slot& s, const std::string& name,
+                       const std::string& xml, bool suspend, bool persistent);
   json query_migrate(const json& args);
   json migrate_cancel(const json& args);
   json migrate_set_parameters(const json& args);

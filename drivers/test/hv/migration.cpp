@@ -26,6 +26,18 @@ uint64_t ms_since(clock_type::time_point t) {
       .count());
 }
 
+/// Why a migration that stalled with nothing left to try fails.
+std::string not_converging(uint64_t remaining, uint64_t iteration,
+                           double bandwidth) {
+  auto mib = remaining / (1024 * 1024);
+  return "migration is not converging: " + std::to_string(mib)
+         + " MiB still dirty after " + std::to_string(iteration)
+         + " passes at "
+         + std::to_string(static_cast<uint64_t>(bandwidth / (1024 * 1024)))
+         + " MiB/s; raise the downtime limit or bandwidth, or use "
+           "--auto-converge";
+}
+
 } // namespace
 
 const char* to_string(mig_status s) {
@@ -195,13 +207,45 @@ bool outgoing_migration::send_pass(uint64_t* pass_bytes) {
   }
 }
 
+/// Where the pre-copy loop stands: the lowest remaining count so far and
+/// when it was reached (what the progress timeout measures from), and the
+/// bandwidth the last pass measured.
+struct outgoing_migration::precopy_state {
+  uint64_t best_remaining = UINT64_MAX;
+  clock_type::time_point best_at = clock_type::now();
+  double bandwidth = 0; // bytes/s measured over the last pass
+};
+
 void outgoing_migration::run(bool send_go) {
-  auto t0 = clock_type::now();
-  auto fail = [&](const std::string& why) {
-    update([&](mig_stats& s) { s.total_time_ms = ms_since(t0); });
-    channel_->abort(); // the receiver sees EOF now, not after a timeout
-    set_status(mig_status::failed, why);
-  };
+  started_ = clock_type::now();
+  if (!send_header())
+    return;
+  bool was_running = stats().was_running;
+  begin_precopy();
+  if (!precopy())
+    return;
+  // Stop-and-copy.
+  set_status(mig_status::device);
+  auto pause_start = clock_type::now();
+  if (!send_last_pass(was_running) || !await_verdict(send_go))
+    return;
+  channel_->finish();
+  update([&](mig_stats& s) {
+    s.remaining_bytes = 0;
+    s.downtime_ms = ms_since(pause_start);
+    s.total_time_ms = ms_since(started_);
+  });
+  set_status(mig_status::completed);
+}
+
+bool outgoing_migration::fail(const std::string& why) {
+  update([&](mig_stats& s) { s.total_time_ms = ms_since(started_); });
+  channel_->abort(); // the receiver sees EOF now, not after a timeout
+  set_status(mig_status::failed, why);
+  return false;
+}
+
+bool outgoing_migration::send_header() {
   char header[stream::header_size];
   std::memcpy(header, stream::magic, 8);
   stream::put_u64(header + 8, guest_->ram_bytes());
@@ -209,87 +253,111 @@ void outgoing_migration::run(bool send_go) {
   stream::put_u32(header + 20, 0);
   if (!write(header, sizeof(header)))
     return fail(channel_->error());
-  bool was_running = stats().was_running;
-  if (!params().live && guest_->running()) {
-    update([&](mig_stats& s) { s.paused_at_ms = unix_ms(); });
-    guest_->pause();
-  }
+  return true;
+}
+
+void outgoing_migration::pause_guest() {
+  update([&](mig_stats& s) { s.paused_at_ms = unix_ms(); });
+  guest_->pause();
+}
+
+void outgoing_migration::begin_precopy() {
+  if (!params().live && guest_->running())
+    pause_guest();
   guest_->mark_all_dirty();
   // All of RAM is to be sent: "active" never shows 0 bytes remaining.
   update([&](mig_stats& s) {
     s.remaining_bytes = guest_->dirty_count() * guest_page_size;
   });
   set_status(mig_status::active);
-  uint64_t best_remaining = UINT64_MAX;
-  auto best_at = clock_type::now();
-  double bandwidth = 0; // bytes/s measured over the last pass
+}
+
+bool outgoing_migration::precopy() {
+  precopy_state st;
   for (uint64_t iteration = 0;; ++iteration) {
     auto p = params();
-    auto dirty = guest_->dirty_count();
-    auto remaining = dirty * guest_page_size;
-    auto expected_ms = bandwidth > 0
-                         ? static_cast<uint64_t>(remaining * 1000 / bandwidth)
-                         : UINT64_MAX;
-    update([&](mig_stats& s) {
-      s.remaining_bytes = remaining;
-      s.iteration = iteration;
-      s.expected_downtime_ms = expected_ms == UINT64_MAX ? 0 : expected_ms;
-    });
+    auto remaining = guest_->dirty_count() * guest_page_size;
+    auto expected_ms = report_iteration(iteration, remaining, st.bandwidth);
     if (!guest_->running())
-      break; // Not live (or paused meanwhile): one pass sends everything.
+      return true; // Not live (or paused meanwhile): one pass sends everything.
     if (iteration > 0 && expected_ms <= p.downtime_limit_ms)
-      break;
-    // Progress means a new low at least 10% below the previous one; a
-    // remaining count that wobbles near a plateau is a stall.
-    if (remaining < best_remaining - best_remaining / 10
-        || best_remaining == UINT64_MAX) {
-      best_remaining = remaining;
-      best_at = clock_type::now();
-    } else if (p.progress_timeout_ms > 0
-               && ms_since(best_at) > p.progress_timeout_ms) {
-      if (!p.auto_converge || guest_->throttle() >= 99) {
-        auto mib = remaining / (1024 * 1024);
-        return fail("migration is not converging: " + std::to_string(mib)
-                    + " MiB still dirty after " + std::to_string(iteration)
-                    + " passes at " + std::to_string(static_cast<uint64_t>(
-                        bandwidth / (1024 * 1024)))
-                    + " MiB/s; raise the downtime limit or bandwidth, or use "
-                      "--auto-converge");
-      }
-      auto next = guest_->throttle() == 0 ? 30u : guest_->throttle() + 20u;
-      guest_->set_throttle(next);
-      update([&](mig_stats& s) { s.throttle = guest_->throttle(); });
-      best_at = clock_type::now();
-      best_remaining = remaining;
-    }
-    auto pass_start = clock_type::now();
-    auto written_before = guest_->pages_written();
-    uint64_t pass_bytes = 0;
-    if (!send_pass(&pass_bytes))
-      return fail(channel_->error());
-    char rec[5];
-    rec[0] = stream::rec_iteration;
-    stream::put_u32(rec + 1, static_cast<uint32_t>(iteration));
-    if (!write(rec, sizeof(rec)))
-      return fail(channel_->error());
-    auto secs = std::chrono::duration<double>(clock_type::now() - pass_start)
-                  .count();
-    if (secs > 0) {
-      bandwidth = static_cast<double>(pass_bytes) / secs;
-      auto dirtied = guest_->pages_written() - written_before;
-      update([&](mig_stats& s) {
-        s.mbps = bandwidth / (1024 * 1024);
-        s.dirty_pages_rate = static_cast<uint64_t>(dirtied / secs);
-      });
-    }
+      return true;
+    if (!check_progress(st, remaining, iteration, p)
+        || !send_iteration(iteration, &st.bandwidth))
+      return false;
   }
-  // Stop-and-copy.
-  set_status(mig_status::device);
-  auto pause_start = clock_type::now();
-  if (guest_->running()) {
-    update([&](mig_stats& s) { s.paused_at_ms = unix_ms(); });
-    guest_->pause();
+}
+
+uint64_t outgoing_migration::report_iteration(uint64_t iteration,
+                                              uint64_t remaining,
+                                              double bandwidth) {
+  auto expected_ms = bandwidth > 0
+                       ? static_cast<uint64_t>(remaining * 1000 / bandwidth)
+                       : UINT64_MAX;
+  update([&](mig_stats& s) {
+    s.remaining_bytes = remaining;
+    s.iteration = iteration;
+    s.expected_downtime_ms = expected_ms == UINT64_MAX ? 0 : expected_ms;
+  });
+  return expected_ms;
+}
+
+bool outgoing_migration::check_progress(precopy_state& st, uint64_t remaining,
+                                        uint64_t iteration,
+                                        const mig_params& p) {
+  // Progress means a new low at least 10% below the previous one; a
+  // remaining count that wobbles near a plateau is a stall.
+  if (remaining < st.best_remaining - st.best_remaining / 10
+      || st.best_remaining == UINT64_MAX) {
+    st.best_remaining = remaining;
+    st.best_at = clock_type::now();
+    return true;
   }
+  if (p.progress_timeout_ms == 0
+      || ms_since(st.best_at) <= p.progress_timeout_ms)
+    return true;
+  if (!p.auto_converge || guest_->throttle() >= 99)
+    return fail(not_converging(remaining, iteration, st.bandwidth));
+  throttle_harder();
+  st.best_at = clock_type::now();
+  st.best_remaining = remaining;
+  return true;
+}
+
+void outgoing_migration::throttle_harder() {
+  auto next = guest_->throttle() == 0 ? 30u : guest_->throttle() + 20u;
+  guest_->set_throttle(next);
+  update([&](mig_stats& s) { s.throttle = guest_->throttle(); });
+}
+
+bool outgoing_migration::send_iteration(uint64_t iteration,
+                                        double* bandwidth) {
+  auto pass_start = clock_type::now();
+  auto written_before = guest_->pages_written();
+  uint64_t pass_bytes = 0;
+  if (!send_pass(&pass_bytes))
+    return fail(channel_->error());
+  char rec[5];
+  rec[0] = stream::rec_iteration;
+  stream::put_u32(rec + 1, static_cast<uint32_t>(iteration));
+  if (!write(rec, sizeof(rec)))
+    return fail(channel_->error());
+  auto secs = std::chrono::duration<double>(clock_type::now() - pass_start)
+                .count();
+  if (secs > 0) {
+    *bandwidth = static_cast<double>(pass_bytes) / secs;
+    auto dirtied = guest_->pages_written() - written_before;
+    update([&](mig_stats& s) {
+      s.mbps = *bandwidth / (1024 * 1024);
+      s.dirty_pages_rate = static_cast<uint64_t>(dirtied / secs);
+    });
+  }
+  return true;
+}
+
+bool outgoing_migration::send_last_pass(bool was_running) {
+  if (guest_->running())
+    pause_guest();
   uint64_t last_bytes = 0;
   if (!send_pass(&last_bytes))
     return fail(channel_->error());
@@ -300,6 +368,10 @@ void outgoing_migration::run(bool send_go) {
   std::memcpy(done + 2, digest.data(), 32);
   if (!write(done, sizeof(done)))
     return fail(channel_->error());
+  return true;
+}
+
+bool outgoing_migration::await_verdict(bool send_go) {
   char verdict = 0;
   if (!channel_->read_exact(&verdict, 1))
     return fail("no verdict from the destination: " + channel_->error());
@@ -308,13 +380,7 @@ void outgoing_migration::run(bool send_go) {
                 "mismatch)");
   if (send_go && !channel_->write_all(&stream::reply_go, 1))
     return fail("cannot confirm to the destination: " + channel_->error());
-  channel_->finish();
-  update([&](mig_stats& s) {
-    s.remaining_bytes = 0;
-    s.downtime_ms = ms_since(pause_start);
-    s.total_time_ms = ms_since(t0);
-  });
-  set_status(mig_status::completed);
+  return true;
 }
 
 // -- incoming_migration -------------------------------------------------------

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -72,7 +73,42 @@ public:
   }
 
 private:
+  struct precopy_state;
+
   void run(bool send_go);
+  /// Ends the migration as failed, with the total time so far, and aborts
+  /// the channel. Always false, so that a step can `return fail(...)`.
+  bool fail(const std::string& why);
+  /// The stream header: magic, RAM size and page size, which the receiver
+  /// checks against its guest before it takes a page.
+  bool send_header();
+  /// Pauses the guest and notes when (what the downtime is measured from).
+  void pause_guest();
+  /// Pauses a not-live migration's guest, marks all of RAM dirty and
+  /// reports `active`.
+  void begin_precopy();
+  /// Pre-copy passes until the rest fits the downtime limit or the guest
+  /// no longer runs; false once the migration failed.
+  bool precopy();
+  /// Reports the pass about to start; returns the downtime expected if the
+  /// rest were sent now (UINT64_MAX before a pass measured a bandwidth).
+  uint64_t report_iteration(uint64_t iteration, uint64_t remaining,
+                            double bandwidth);
+  /// The progress timeout: after a stall, throttles the guest harder with
+  /// auto-converge, or fails when there is nothing left to try.
+  bool check_progress(precopy_state& st, uint64_t remaining,
+                      uint64_t iteration, const mig_params& p);
+  /// Auto-converge's next step: 30%, then 20 points more per stall.
+  void throttle_harder();
+  /// One pre-copy pass and its iteration record; the pass's bandwidth
+  /// (bytes/s) goes to `*bandwidth` for the next downtime estimate.
+  bool send_iteration(uint64_t iteration, double* bandwidth);
+  /// Stop-and-copy: pauses the guest, sends what is still dirty, then the
+  /// complete record with the final digest.
+  bool send_last_pass(bool was_running);
+  /// The destination's verdict on the digest and, with `send_go`, our `G`
+  /// that lets it resume.
+  bool await_verdict(bool send_go);
   bool send_pass(uint64_t* pass_bytes);
   bool write(const void* data, size_t len);
   void throttle_bandwidth(uint64_t bytes_so_far,
@@ -82,6 +118,8 @@ private:
   mutable std::mutex params_mtx_;
   mig_params params_;
   std::vector<char> buf_; ///< One batch: bounded by max_batch pages.
+  /// When `run` began: the total time counts from here.
+  std::chrono::steady_clock::time_point started_;
 };
 
 /// The receiving side: writes pages into a paused guest and verifies the

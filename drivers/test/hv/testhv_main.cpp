@@ -114,6 +114,107 @@ void direct_listener(int lfd, testhv::hypervisor& hv,
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
 }
 
+/// Refuses to start: tells the agent why, in place of the greeting.
+int refuse(qmp::line_socket& control, const std::string& why) {
+  control.write_line(
+    json{{"error", {{"class", "GenericError"}, {"desc", why}}}}.dump());
+  return 2;
+}
+
+/// The shared secret of direct migrations, without a trailing newline; an
+/// empty one (no --secret-file) refuses every direct migration.
+bool read_secret(const std::string& file, std::string& secret,
+                 std::string& err) {
+  if (file.empty())
+    return true;
+  auto content = files::read(file, 4096);
+  if (!content) {
+    err = error_text(content.error());
+    return false;
+  }
+  secret = *content;
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
+    secret.pop_back();
+  return true;
+}
+
+/// The agent's TLS files, if given.
+bool load_tls(const tls_settings& settings,
+              std::shared_ptr<const tls_context>& tls, std::string& err) {
+  if (settings.empty())
+    return true;
+  // Read once, like the agent: a later deletion or rotation of the files
+  // changes nothing until the hypervisor restarts with its agent.
+  auto ctx = tls_context::load(settings);
+  if (!ctx) {
+    err = error_text(ctx.error());
+    return false;
+  }
+  tls = std::move(*ctx);
+  return true;
+}
+
+/// The listening socket of direct migrations; the port bound goes to
+/// `*port` (the one asked for may be 0).
+int listen_direct(const host_port& at, uint16_t* port, std::string& err) {
+  int lfd = net::tcp_listen(at, port, err);
+  // A predecessor killed with its agent may still be tearing down (its
+  // guests' memory goes first, its sockets after): wait a little for it.
+  for (int i = 0; lfd < 0 && errno == EADDRINUSE && i < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    lfd = net::tcp_listen(at, port, err);
+  }
+  return lfd;
+}
+
+/// The QMP-style greeting: what the agent learns of this hypervisor.
+void greet(qmp::line_socket& control, const host_port& bound,
+           bool direct_auth, bool tls) {
+  control.write_line(
+    json{{"QMP",
+          {{"version", {{"ferry-testhv", FERRY_VERSION}}},
+           {"listen", bound.to_string()},
+           {"direct-auth", direct_auth},
+           {"tls", tls},
+           {"capabilities", json::array()}}}}
+      .dump());
+  FERRY_INFO("testhv", "ready, direct migrations on "
+                         << bound.to_string()
+                         << (tls ? ", data connections over mutual TLS"
+                                 : ", data connections in plain TCP"));
+}
+
+/// The reply to one control line: the command's result, or an error for a
+/// line that is no command; it carries the request's `id` back.
+json reply_to(const std::string& line, testhv::hypervisor& hv,
+              std::vector<int>& fds) {
+  auto req = json::parse(line, nullptr, false);
+  json reply;
+  if (req.is_discarded() || !req.is_object() || !req.contains("execute")
+      || !req["execute"].is_string()) {
+    reply = json{{"error", {{"class", "GenericError"},
+                            {"desc", "expected {\"execute\": …}"}}}};
+  } else {
+    auto args = req.value("arguments", json::object());
+    reply = hv.execute(req["execute"].get<std::string>(), args, fds);
+  }
+  if (req.is_object() && req.contains("id"))
+    reply["id"] = req["id"];
+  return reply;
+}
+
+/// Answers the agent's commands until it closes the control connection.
+void serve_control(qmp::line_socket& control, testhv::hypervisor& hv) {
+  std::string line;
+  std::vector<int> fds;
+  while (control.read_line(line, fds)) {
+    control.write_line(reply_to(line, hv, fds).dump());
+    for (int fd : fds)
+      ::close(fd); // descriptors no command claimed
+    fds.clear();
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -129,78 +230,23 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL); // guests die with the agent (by design)
   std::signal(SIGPIPE, SIG_IGN);
   qmp::line_socket control{opt.control_fd};
-  auto refuse = [&control](const std::string& why) {
-    // Tell the agent why, in place of the greeting.
-    control.write_line(
-      json{{"error", {{"class", "GenericError"}, {"desc", why}}}}.dump());
-    return 2;
-  };
   std::string secret;
-  if (!opt.secret_file.empty()) {
-    auto content = files::read(opt.secret_file, 4096);
-    if (!content)
-      return refuse(error_text(content.error()));
-    secret = *content;
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
-      secret.pop_back();
-  }
+  if (!read_secret(opt.secret_file, secret, err))
+    return refuse(control, err);
   std::shared_ptr<const tls_context> tls;
-  if (!opt.tls.empty()) {
-    // Read once, like the agent: a later deletion or rotation of the files
-    // changes nothing until the hypervisor restarts with its agent.
-    auto ctx = tls_context::load(opt.tls);
-    if (!ctx)
-      return refuse(error_text(ctx.error()));
-    tls = std::move(*ctx);
-  }
+  if (!load_tls(opt.tls, tls, err))
+    return refuse(control, err);
   uint16_t port = 0;
-  int lfd = net::tcp_listen(opt.listen, &port, err);
-  // A predecessor killed with its agent may still be tearing down (its
-  // guests' memory goes first, its sockets after): wait a little for it.
-  for (int i = 0; lfd < 0 && errno == EADDRINUSE && i < 30; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-    lfd = net::tcp_listen(opt.listen, &port, err);
-  }
+  int lfd = listen_direct(opt.listen, &port, err);
   if (lfd < 0)
-    return refuse(err);
+    return refuse(control, err);
   testhv::hypervisor hv{secret, tls, [&control](const json& event) {
                           control.write_line(event.dump());
                         }};
   std::atomic<bool> stop{false};
   std::thread listener{[&] { direct_listener(lfd, hv, stop); }};
-  host_port bound{opt.listen.host, port};
-  control.write_line(
-    json{{"QMP",
-          {{"version", {{"ferry-testhv", FERRY_VERSION}}},
-           {"listen", bound.to_string()},
-           {"direct-auth", !secret.empty()},
-           {"tls", hv.tls()},
-           {"capabilities", json::array()}}}}
-      .dump());
-  FERRY_INFO("testhv", "ready, direct migrations on "
-                         << bound.to_string()
-                         << (hv.tls() ? ", data connections over mutual TLS"
-                                      : ", data connections in plain TCP"));
-  std::string line;
-  std::vector<int> fds;
-  while (control.read_line(line, fds)) {
-    auto req = json::parse(line, nullptr, false);
-    json reply;
-    if (req.is_discarded() || !req.is_object() || !req.contains("execute")
-        || !req["execute"].is_string()) {
-      reply = json{{"error", {{"class", "GenericError"},
-                              {"desc", "expected {\"execute\": …}"}}}};
-    } else {
-      auto args = req.value("arguments", json::object());
-      reply = hv.execute(req["execute"].get<std::string>(), args, fds);
-    }
-    if (req.is_object() && req.contains("id"))
-      reply["id"] = req["id"];
-    control.write_line(reply.dump());
-    for (int fd : fds)
-      ::close(fd); // descriptors no command claimed
-    fds.clear();
-  }
+  greet(control, host_port{opt.listen.host, port}, !secret.empty(), hv.tls());
+  serve_control(control, hv);
   FERRY_INFO("testhv", "control connection closed; stopping all guests");
   stop = true;
   listener.join();
