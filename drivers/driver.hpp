@@ -12,6 +12,7 @@
 
 #include "drivers/data_path.hpp"
 #include "drivers/domain_definition.hpp"
+#include "drivers/driver_hooks.hpp"
 #include "drivers/job_phase.hpp"
 #include "drivers/migration_spec.hpp"
 #include "messages/domain.hpp"
@@ -52,26 +53,26 @@ struct domain_entry {
   std::string job_id; ///< Migration job holding this domain, if any.
 };
 
-/// The driver interface every hypervisor fills (libvirt's model). Public
-/// calls implement what all hypervisors share: the domain table, state
-/// rules ("cannot suspend a shut-off domain"), persistent definitions
-/// written atomically under `state_dir`. Subclasses fill the `do_` hooks
-/// with what only they know: how to run, pause and inspect a guest.
+/// What every hypervisor driver shares (libvirt's model). Public calls
+/// implement the domain table, state rules ("cannot suspend a shut-off
+/// domain"), persistent definitions written atomically under `state_dir`,
+/// the migration phases with their journal records, and restart recovery.
+/// Subclasses fill the hooks of drivers/driver_hooks.hpp with what only
+/// they know: how to run, pause, inspect and migrate a guest
+/// (docs/drivers.md).
 ///
 /// Not thread-safe: one driver actor owns it and calls it from one thread.
 /// Calls may block on the hypervisor for a bounded time.
-class driver {
+class driver : public lifecycle_hooks,
+               public migration_source_hooks,
+               public migration_destination_hooks,
+               public recovery_hooks {
 public:
   explicit driver(driver_context ctx);
-  virtual ~driver();
+  ~driver() override;
 
   driver(const driver&) = delete;
   driver& operator=(const driver&) = delete;
-
-  /// `test` or `qemu`.
-  virtual std::string name() const = 0;
-  /// Where the hypervisor itself can be reached (`testhv://…`), or "".
-  virtual std::string hypervisor_uri() const = 0;
 
   /// Loads persistent definitions and starts or attaches the hypervisor.
   caf::error open();
@@ -92,15 +93,6 @@ public:
 
   /// Applies a hypervisor event (called on the driver actor's thread).
   virtual void handle_event(const driver_event& ev);
-
-  // -- migration, data path security (--tls, --secure) -------------------------
-
-  /// What this driver's data connections will be for a migration with
-  /// `flags`: whether the native and the direct hypervisor-to-hypervisor
-  /// connections are TLS, and a hint for a plain one. Refuses `--tls` when
-  /// the driver cannot honour it. The default: plain, `--tls` refused.
-  virtual caf::expected<data_path>
-  data_path_for(const migration_flags& flags) const;
 
   // -- migration, source side (libvirt's begin/perform/confirm) ---------------
 
@@ -156,29 +148,6 @@ public:
                                        const std::string& job_id);
 
 protected:
-  virtual caf::error do_open() = 0;
-  virtual void do_close() = 0;
-  /// Refuses definitions this hypervisor cannot run (wrong type, no kernel).
-  virtual caf::error check_definition(const domain_definition& def) const = 0;
-  virtual caf::error do_start(const domain_entry& dom) = 0;
-  virtual caf::error do_destroy(const domain_entry& dom) = 0;
-  virtual caf::error do_suspend(const domain_entry& dom) = 0;
-  virtual caf::error do_resume(const domain_entry& dom) = 0;
-  virtual caf::expected<domain_digest> do_digest(const domain_entry& dom) = 0;
-
-  virtual caf::error do_migrate_start(const domain_entry& dom,
-                                      const migration_target& target);
-  virtual caf::expected<job_stats> do_migrate_progress(const domain_entry& dom);
-  virtual caf::error do_migrate_cancel(const domain_entry& dom);
-  virtual caf::error do_migrate_tune(const domain_entry& dom,
-                                     uint64_t bandwidth, uint32_t downtime_ms);
-  virtual caf::expected<incoming_endpoint>
-  do_migrate_prepare(const domain_entry& dom, const incoming_spec& spec);
-  /// True if the incoming migration completed, verified, and the guest is
-  /// paused: the precondition of a commit (the switchover rule,
-  /// docs/caf-and-qemu.md).
-  virtual caf::error do_check_incoming(const domain_entry& dom);
-
   /// Writes (or, for a transient domain, removes) the definition file.
   caf::error persist(const domain_entry& dom);
   /// Marks a domain shut off, dropping it if it is transient.

@@ -18,52 +18,6 @@
 
 namespace ferry {
 
-namespace {
-
-caf::error no_migration(const driver& d) {
-  return make_error(errc::unsupported,
-                    "driver " + d.name() + " cannot migrate domains");
-}
-
-} // namespace
-
-caf::expected<data_path>
-driver::data_path_for(const migration_flags& flags) const {
-  if (flags.tls)
-    return make_error(errc::unsupported,
-                      "--tls: driver " + name()
-                        + " cannot encrypt its own data connection");
-  data_path out;
-  out.hint = "driver " + name() + " has no TLS data path";
-  return out;
-}
-
-caf::error driver::do_migrate_start(const domain_entry&,
-                                    const migration_target&) {
-  return no_migration(*this);
-}
-
-caf::expected<job_stats> driver::do_migrate_progress(const domain_entry&) {
-  return no_migration(*this);
-}
-
-caf::error driver::do_migrate_cancel(const domain_entry&) {
-  return no_migration(*this);
-}
-
-caf::error driver::do_migrate_tune(const domain_entry&, uint64_t, uint32_t) {
-  return no_migration(*this);
-}
-
-caf::expected<incoming_endpoint>
-driver::do_migrate_prepare(const domain_entry&, const incoming_spec&) {
-  return no_migration(*this);
-}
-
-caf::error driver::do_check_incoming(const domain_entry&) {
-  return no_migration(*this);
-}
-
 caf::expected<begin_info> driver::migrate_begin(const std::string& name,
                                                 const std::string& job_id,
                                                 const std::string& dname,
