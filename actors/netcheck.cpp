@@ -15,6 +15,7 @@
 #include "actors/peer_link.hpp"
 #include "messages/all.hpp"
 #include "transport/door/interface.hpp"
+#include "util/fd_io.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -36,16 +37,7 @@ void feed_loop(int fd, uint64_t bytes) {
   while (ok && off < bytes) {
     auto len = static_cast<size_t>(std::min<uint64_t>(buf.size(), bytes - off));
     netcheck_stamps::write(buf.data(), len, off);
-    for (size_t sent = 0; sent < len;) {
-      auto n = ::send(fd, buf.data() + sent, len - sent, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        ok = false;
-        break;
-      }
-      sent += static_cast<size_t>(n);
-    }
+    ok = send_all(fd, buf.data(), len);
     if (ok)
       off += len;
   }

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "util/error.hpp"
+#include "util/names.hpp"
 
 namespace ferry {
 
@@ -19,8 +20,7 @@ caf::expected<acl_rule> parse_acl_rule(const std::string& text) {
   if (rule.pattern.empty())
     return bad("empty name pattern");
   for (char c : rule.pattern)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
-          || c == '.' || c == '*' || c == '@'))
+    if (!is_name_char(c) && c != '*' && c != '@')
       return bad(std::string{"invalid character '"} + c + "' in pattern");
   auto roles = text.substr(eq + 1);
   size_t pos = 0;

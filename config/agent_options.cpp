@@ -9,6 +9,7 @@
 #include "config/acl_parse.hpp"
 #include "config/po_error.hpp"
 #include "util/error.hpp"
+#include "util/names.hpp"
 #include "util/log.hpp"
 
 namespace po = boost::program_options;
@@ -99,8 +100,7 @@ caf::error validate(agent_settings& s) {
     s.name = host;
   }
   for (char c : s.name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
-          || c == '.'))
+    if (!is_name_char(c))
       return make_error(errc::config_error,
                         "--name may hold letters, digits, '-', '_' and '.'");
   if (s.drivers.empty())

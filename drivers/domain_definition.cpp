@@ -10,6 +10,7 @@
 #include <pugixml.hpp>
 
 #include "util/error.hpp"
+#include "util/names.hpp"
 #include "util/crypto.hpp"
 
 namespace ferry {
@@ -149,13 +150,7 @@ uint64_t domain_definition::working_set_pages() const {
 }
 
 bool valid_domain_name(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '.')
-    return false;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
-          || c == '.'))
-      return false;
-  return true;
+  return valid_name(name);
 }
 
 namespace {

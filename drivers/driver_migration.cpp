@@ -10,6 +10,7 @@
 
 #include "drivers/job_journal.hpp"
 #include "util/error.hpp"
+#include "util/clock.hpp"
 #include "util/faults.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -274,9 +275,7 @@ caf::expected<int64_t> driver::commit_incoming(domain_entry& d,
       return err;
     }
     d.state = domain_state::running;
-    resumed_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    resumed_at = unix_ms();
   }
   FERRY_INFO(this->name().c_str(), "job " << job_id << ": finish, "
                                           << d.def.name << " committed here ("

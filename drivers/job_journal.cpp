@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/clock.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 
@@ -131,9 +132,7 @@ caf::error job_journal::write(job_record rec) {
     return make_error(errc::invalid_argument,
                       "job id '" + rec.job_id.substr(0, 80)
                         + "' is not a job id (hex digits)");
-  rec.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
+  rec.updated_ms = unix_ms();
   std::unique_lock<std::mutex> io{io_mtx_};
   if (auto err = files::write_atomic(path_of(rec.job_id),
                                      to_json(rec).dump(2) + "\n", 0600,

@@ -12,6 +12,7 @@
 #include "migration/phases.hpp"
 #include "migration/rules.hpp"
 #include "util/crypto.hpp"
+#include "util/clock.hpp"
 #include "util/faults.hpp"
 #include "util/log.hpp"
 
@@ -20,13 +21,6 @@ namespace ferry {
 namespace {
 
 using self_ptr = door_stateful<coordinator_state>*;
-
-uint64_t ms_since(std::chrono::steady_clock::time_point t) {
-  return static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t)
-      .count());
-}
 
 const std::string& job(self_ptr self) {
   return self->state.args.job_id;
@@ -436,10 +430,7 @@ void connect_pooled(self_ptr self) {
 } // namespace
 
 std::string new_job_id() {
-  auto ms = static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch())
-      .count());
+  auto ms = static_cast<uint64_t>(unix_ms());
   char stamp[13];
   std::snprintf(stamp, sizeof(stamp), "%012llx",
                 static_cast<unsigned long long>(ms & 0xFFFFFFFFFFFFull));

@@ -12,6 +12,7 @@
 #include "transport/door/interface.hpp"
 #include "migration/rules.hpp"
 #include "util/faults.hpp"
+#include "util/clock.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -73,10 +74,7 @@ job_stats snapshot(self_ptr self, job_stats s) {
   s.mode = mode_of(st.flags);
   s.role = "destination";
   s.phase = st.phase;
-  s.elapsed_ms = static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - st.started)
-      .count());
+  s.elapsed_ms = ms_since(st.started);
   if (st.pump_stats)
     s.pump_bytes = st.pump_stats->bytes_in + st.pump_stats->bytes_out;
   if (st.pump_stats) {

@@ -1,5 +1,7 @@
 #include "migration/rules.hpp"
 
+#include "util/names.hpp"
+
 #include "util/error.hpp"
 
 namespace ferry {
@@ -14,15 +16,6 @@ caf::error bad(const std::string& text) {
   return make_error(errc::invalid_argument, text);
 }
 
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '.')
-    return false;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
-          || c == '.'))
-      return false;
-  return true;
-}
 
 } // namespace
 

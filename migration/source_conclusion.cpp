@@ -10,6 +10,7 @@
 #include "messages/all.hpp"
 #include "migration/job_history.hpp"
 #include "migration/rules.hpp"
+#include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -17,10 +18,7 @@ namespace ferry::source_detail {
 
 /// Milliseconds since the job began.
 uint64_t elapsed_ms(self_ptr self) {
-  return static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - self->state.started)
-      .count());
+  return ms_since(self->state.started);
 }
 
 job_stats snapshot(self_ptr self) {

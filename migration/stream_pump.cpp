@@ -11,6 +11,7 @@
 #include "transport/door/harden.hpp"
 #include "messages/all.hpp"
 #include "transport/door/interface.hpp"
+#include "util/fd_io.hpp"
 #include "util/log.hpp"
 
 namespace ferry {
@@ -122,20 +123,6 @@ void read_loop(int fd, caf::actor peer, caf::actor me, pump_config cfg,
       return;
     }
   }
-}
-
-bool write_all(int fd, const char* data, size_t len) {
-  while (len > 0) {
-    auto n = ::send(fd, data, len, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 void start_reader(self_ptr self) {
@@ -295,7 +282,7 @@ void on_chunk(self_ptr self, pump_chunk& chunk) {
     return;
   }
   ++st.next_in;
-  if (!write_all(st.fd, chunk.data.data(), chunk.data.size())) {
+  if (!send_all(st.fd, chunk.data.data(), chunk.data.size())) {
     FERRY_WARN("pump", "job " << st.job_id
                               << ": the hypervisor closed its side");
     self->quit(make_error(errc::io_error, "hypervisor side closed"));

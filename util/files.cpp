@@ -1,4 +1,5 @@
 #include "util/files.hpp"
+#include "util/fd_io.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -28,20 +29,6 @@ void sync_dir(const std::string& dir) {
     ::fsync(fd);
     ::close(fd);
   }
-}
-
-bool write_all(int fd, const char* data, size_t len) {
-  while (len > 0) {
-    auto n = ::write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 } // namespace

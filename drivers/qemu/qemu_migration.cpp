@@ -10,18 +10,13 @@
 #include "drivers/qemu/qemu_stats.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/clock.hpp"
 
 namespace ferry {
 
 namespace {
 
 constexpr const char* fd_name = "ferry-migration";
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 /// QMP calls wait longer than any pause QEMU may take for the switchover
 /// (the main loop, which answers QMP, is blocked meanwhile).
@@ -172,7 +167,7 @@ bool terminal(const std::string& status) {
 qemu_migration::qemu_migration(hv_migration_params params)
   : params_(params),
     watch_(std::chrono::milliseconds{params.progress_timeout_ms}),
-    started_ms_(now_ms()),
+    started_ms_(unix_ms()),
     asked_downtime_ms_(params.downtime_limit_ms) {
 }
 

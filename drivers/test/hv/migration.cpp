@@ -4,6 +4,7 @@
 
 #include "drivers/test/hv/stream_format.hpp"
 #include "drivers/test/hv/stream_receiver.hpp"
+#include "util/clock.hpp"
 
 namespace ferry::testhv {
 
@@ -11,20 +12,8 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
-
 /// How often a pass refreshes its running bandwidth and dirty rate.
 constexpr auto rate_interval = std::chrono::milliseconds{100};
-
-uint64_t ms_since(clock_type::time_point t) {
-  return static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t)
-      .count());
-}
 
 /// Why a migration that stalled with nothing left to try fails.
 std::string not_converging(uint64_t remaining, uint64_t iteration,
