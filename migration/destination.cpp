@@ -75,12 +75,7 @@ job_stats snapshot(self_ptr self, job_stats s) {
   s.role = "destination";
   s.phase = st.phase;
   s.elapsed_ms = ms_since(st.started);
-  if (st.pump_stats)
-    s.pump_bytes = st.pump_stats->bytes_in + st.pump_stats->bytes_out;
-  if (st.pump_stats) {
-    std::lock_guard<std::mutex> guard{st.pump_stats->mtx};
-    s.pump_credit = st.pump_stats->credit;
-  }
+  add_pump_figures(st.pump_stats, s);
   return s;
 }
 

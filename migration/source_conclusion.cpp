@@ -30,12 +30,7 @@ job_stats snapshot(self_ptr self) {
   out.role = "source";
   out.phase = st.phase;
   out.elapsed_ms = elapsed_ms(self);
-  if (st.pump_stats)
-    out.pump_bytes = st.pump_stats->bytes_out + st.pump_stats->bytes_in;
-  if (st.pump_stats) {
-    std::lock_guard<std::mutex> guard{st.pump_stats->mtx};
-    out.pump_credit = st.pump_stats->credit;
-  }
+  add_pump_figures(st.pump_stats, out);
   return out;
 }
 

@@ -349,4 +349,12 @@ caf::behavior stream_pump(door_stateful<stream_pump_state>* self,
   };
 }
 
+void add_pump_figures(const std::shared_ptr<pump_shared>& sh, job_stats& s) {
+  if (!sh)
+    return;
+  s.pump_bytes = sh->bytes_in + sh->bytes_out;
+  std::lock_guard<std::mutex> guard{sh->mtx};
+  s.pump_credit = sh->credit;
+}
+
 } // namespace ferry

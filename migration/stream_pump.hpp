@@ -11,6 +11,8 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+
+#include "messages/migration.hpp"
 #include "transport/door/door_actor.hpp"
 
 namespace ferry {
@@ -109,5 +111,9 @@ caf::actor spawn_waiting_pump(caf::local_actor* spawner, std::string job_id,
 /// Creates a socketpair for a pump: `ours` for the pump, `theirs` for the
 /// hypervisor; both blocking, with large buffers. False on failure.
 bool make_pump_socketpair(int& ours, int& theirs);
+
+/// Adds a job's pump figures (bytes both ways, credit) to `s`; nothing
+/// when `sh` is null (not tunnelled).
+void add_pump_figures(const std::shared_ptr<pump_shared>& sh, job_stats& s);
 
 } // namespace ferry
