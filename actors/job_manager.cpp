@@ -116,8 +116,8 @@ void recover_jobs(self_ptr self) {
     // ends); a destination's only while it is prepared, or committed (the
     // guest may have died with the agent).
     bool pending = rec.role == job_role::source
-                   || rec.phase == job_phase::prepared
-                   || rec.phase == job_phase::committed;
+                   || rec.phase == mig_phase::prepare
+                   || rec.phase == mig_phase::committed;
     if (!pending)
       continue;
     auto ctx = context_for(self, rec.driver);
@@ -293,11 +293,11 @@ mig_outcome on_query_outcome(self_ptr self, const mig_query_outcome& req) {
     // The journal survives restarts: its answer is authoritative.
     if (auto rec = st.journal->find(req.job_id);
         rec && rec->role == job_role::destination) {
-      if (rec->phase == job_phase::committed)
+      if (rec->phase == mig_phase::committed)
         return mig_outcome{mig_outcome::committed};
-      if (rec->phase == job_phase::lost)
+      if (rec->phase == mig_phase::lost)
         return mig_outcome{mig_outcome::lost};
-      if (rec->phase == job_phase::aborted)
+      if (rec->phase == mig_phase::aborted)
         return mig_outcome{mig_outcome::not_committed};
       return mig_outcome{mig_outcome::pending};
     }

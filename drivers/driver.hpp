@@ -13,7 +13,7 @@
 #include "drivers/data_path.hpp"
 #include "drivers/domain_definition.hpp"
 #include "drivers/driver_hooks.hpp"
-#include "drivers/job_phase.hpp"
+#include "drivers/job_role.hpp"
 #include "drivers/migration_spec.hpp"
 #include "messages/domain.hpp"
 #include "messages/migration.hpp"
@@ -104,7 +104,7 @@ public:
                                           const std::string& dest_uri = {},
                                           bool undefine_source = false);
   /// Records a phase change of a job of this driver in the journal.
-  caf::error journal_phase(const std::string& job_id, job_phase phase);
+  caf::error journal_phase(const std::string& job_id, mig_phase phase);
   /// After an agent restart: applies the recovery rule for `rec`
   /// (docs/recovery.md). Returns true if the job needs the destination's
   /// answer (the caller starts an outcome resolution, the domain locked).

@@ -6,7 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "drivers/job_phase.hpp"
+#include "drivers/job_role.hpp"
 #include "drivers/migration_spec.hpp"
 #include "messages/migration.hpp"
 
@@ -35,7 +35,7 @@ typename Inspector::result_type inspect(Inspector& f, drv_begin& x) {
 /// hence done by the detached driver actor).
 struct drv_journal_phase {
   std::string job_id;
-  job_phase phase = job_phase::begin;
+  mig_phase phase = mig_phase::begin;
 };
 
 template <class Inspector>

@@ -42,7 +42,7 @@ caf::expected<begin_info> driver::migrate_begin(const std::string& name,
     rec.role = job_role::source;
     rec.domain = name;
     rec.driver = this->name();
-    rec.phase = job_phase::begin;
+    rec.phase = mig_phase::begin;
     rec.was_running = d.state == domain_state::running;
     rec.undefine_source = undefine_source;
     rec.dest_uri = dest_uri;
@@ -74,7 +74,7 @@ caf::error driver::migrate_start(const std::string& name,
   auto dom = find(name);
   if (!dom)
     return refuse(dom.error());
-  if (auto err = journal_phase((*dom)->job_id, job_phase::perform))
+  if (auto err = journal_phase((*dom)->job_id, mig_phase::perform))
     return refuse(err);
   return do_migrate_start(**dom, target);
 }
@@ -148,7 +148,7 @@ caf::error driver::confirm_failed(domain_entry& d, const std::string& job_id,
 
 caf::error driver::confirm_unknown(domain_entry& d,
                                    const std::string& job_id) {
-  if (auto err = journal_phase(job_id, job_phase::outcome_unknown))
+  if (auto err = journal_phase(job_id, mig_phase::outcome_unknown))
     return err;
   d.state = domain_state::paused;
   FERRY_WARN(this->name().c_str(), "job " << job_id << ": outcome unknown, "
@@ -216,7 +216,7 @@ driver::migrate_prepare(const std::string& job_id, domain_definition def,
     rec.role = job_role::destination;
     rec.domain = def.name;
     rec.driver = this->name();
-    rec.phase = job_phase::prepared;
+    rec.phase = mig_phase::prepare;
     if (auto err = ctx_.journal->write(std::move(rec)))
       return refuse(err);
   }
@@ -246,7 +246,7 @@ void driver::abort_incoming(domain_entry& d, const std::string& job_id) {
     do_destroy(d);
   d.job_id.clear();
   mark_shutoff(name); // may drop `d`
-  journal_phase(job_id, job_phase::aborted);
+  journal_phase(job_id, mig_phase::aborted);
 }
 
 caf::expected<int64_t> driver::commit_incoming(domain_entry& d,
@@ -254,7 +254,7 @@ caf::expected<int64_t> driver::commit_incoming(domain_entry& d,
                                                bool suspend, bool persistent) {
   // Commit point (docs/architecture.md): recorded durably before anything
   // else; from here the destination owns the domain.
-  if (auto err = journal_phase(job_id, job_phase::committed)) {
+  if (auto err = journal_phase(job_id, mig_phase::committed)) {
     abort_incoming(d, job_id);
     return make_error(errc::migration_failed,
                       "cannot record the commit: " + error_text(err));

@@ -8,7 +8,7 @@
 
 namespace ferry {
 
-caf::error driver::journal_phase(const std::string& job_id, job_phase phase) {
+caf::error driver::journal_phase(const std::string& job_id, mig_phase phase) {
   if (!ctx_.journal || job_id.empty())
     return caf::none;
   auto rec = ctx_.journal->find(job_id);
@@ -40,27 +40,27 @@ caf::expected<bool> driver::recover(const job_record& rec) {
 
 void driver::recover_destination(const job_record& rec, bool active) {
   auto i = domains_.find(rec.domain);
-  if (rec.phase == job_phase::prepared) {
+  if (rec.phase == mig_phase::prepare) {
     // Never committed: the incoming copy must not survive.
     if (active) {
       do_migrate_cancel(i->second);
       do_destroy(i->second);
       mark_shutoff(rec.domain);
     }
-    journal_phase(rec.job_id, job_phase::aborted);
+    journal_phase(rec.job_id, mig_phase::aborted);
     FERRY_INFO(name().c_str(), "recovery: job " << rec.job_id
                                                 << " never committed here; "
                                                 << rec.domain << " torn down");
     return;
   }
-  if (rec.phase != job_phase::committed)
+  if (rec.phase != mig_phase::committed)
     return;
   if (i != domains_.end())
     i->second.job_id.clear();
   if (!active) {
     // Committed, then the guest died with the agent (test guests do): the
     // source's paused copy is the only one left; tell it so.
-    journal_phase(rec.job_id, job_phase::lost);
+    journal_phase(rec.job_id, mig_phase::lost);
     FERRY_WARN(name().c_str(), "recovery: job "
                                  << rec.job_id << " committed here but "
                                  << rec.domain
@@ -71,7 +71,7 @@ void driver::recover_destination(const job_record& rec, bool active) {
 
 caf::expected<bool> driver::recover_source(const job_record& rec) {
   auto& d = domains_.at(rec.domain);
-  if (rec.phase == job_phase::begin || rec.phase == job_phase::perform) {
+  if (rec.phase == mig_phase::begin || rec.phase == mig_phase::perform) {
     // The data was never verified by the destination: finish cannot have
     // committed, so the source keeps the domain.
     do_migrate_cancel(d);

@@ -36,8 +36,8 @@ std::optional<job_record> from_json(const std::string& text) {
   try {
     r.job_id = j.at("job").get<std::string>();
     auto role = parse_job_role(j.at("role").get<std::string>());
-    auto phase = parse_job_phase(j.at("phase").get<std::string>());
-    if (!role || !phase || role_of(*phase) != *role)
+    auto phase = parse_phase(j.at("phase").get<std::string>());
+    if (!role || !phase || role_of(*phase) != role)
       return std::nullopt;
     r.role = *role;
     r.phase = *phase;
@@ -63,11 +63,11 @@ bool finished(const job_record& r) {
 
 files::durability job_journal::durability_of(const job_record& rec) {
   bool hot = (rec.role == job_role::source
-              && (rec.phase == job_phase::begin
-                  || rec.phase == job_phase::perform
-                  || rec.phase == job_phase::verified))
+              && (rec.phase == mig_phase::begin
+                  || rec.phase == mig_phase::perform
+                  || rec.phase == mig_phase::verified))
              || (rec.role == job_role::destination
-                 && rec.phase == job_phase::prepared);
+                 && rec.phase == mig_phase::prepare);
   return hot ? files::durability::process_crash
              : files::durability::host_crash;
 }

@@ -9,7 +9,7 @@
 
 #include <caf/error.hpp>
 
-#include "drivers/job_phase.hpp"
+#include "drivers/job_role.hpp"
 #include "util/files.hpp"
 
 namespace ferry {
@@ -20,7 +20,7 @@ struct job_record {
   job_role role = job_role::source;
   std::string domain; ///< Name on this host.
   std::string driver;
-  job_phase phase = job_phase::begin; ///< One of `role`'s (`role_of`).
+  mig_phase phase = mig_phase::begin; ///< One of `role`'s (`role_of`).
   bool was_running = false;      ///< source: ran before the job
   bool undefine_source = false;  ///< source: --undefinesource
   std::string dest_uri;          ///< source: where to ask about the outcome
@@ -96,7 +96,7 @@ private:
   struct finished_entry {
     std::string domain;
     std::string driver;
-    job_phase phase = job_phase::committed;
+    mig_phase phase = mig_phase::committed;
     int64_t updated_ms = 0;
   };
 

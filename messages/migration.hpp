@@ -15,6 +15,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/phase.hpp"
 #include "messages/chunk_bytes.hpp"
 #include "messages/finite.hpp"
 
@@ -88,34 +89,6 @@ typename Inspector::result_type inspect(Inspector& f, migration_flags& x) {
            x.undefine_source, x.suspend, x.auto_converge, x.secure, x.tls,
            x.dname, x.bandwidth_mibps, x.timeout_s, x.max_downtime_ms,
            x.progress_timeout_ms);
-}
-
-/// The phase a job is in, libvirt's v3 names.
-enum class mig_phase : uint8_t {
-  none = 0,
-  begin,
-  prepare,
-  perform,
-  finish,
-  confirm,
-  done,
-  failed,
-  outcome_unknown,
-};
-
-inline const char* to_string(mig_phase p) {
-  switch (p) {
-    case mig_phase::none: return "none";
-    case mig_phase::begin: return "begin";
-    case mig_phase::prepare: return "prepare";
-    case mig_phase::perform: return "perform";
-    case mig_phase::finish: return "finish";
-    case mig_phase::confirm: return "confirm";
-    case mig_phase::done: return "done";
-    case mig_phase::failed: return "failed";
-    case mig_phase::outcome_unknown: return "outcome-unknown";
-  }
-  return "unknown";
 }
 
 /// Progress of a job as `domjobinfo` shows it.

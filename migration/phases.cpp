@@ -10,14 +10,14 @@ const std::vector<protocol_step>& protocol_steps() {
   // before it resumes the guest (docs/architecture.md, "Ownership").
   static const std::vector<protocol_step> steps{
     {mig_phase::begin, party::source, "mig_begin", "begin_cookie",
-     job_phase::begin, pf::report, pf::report, false},
+     mig_phase::begin, pf::report, pf::report, false},
     {mig_phase::prepare, party::destination, "mig_prepare", "prepare_cookie",
-     job_phase::prepared, pf::release_source, pf::release_source, false},
+     mig_phase::prepare, pf::release_source, pf::release_source, false},
     {mig_phase::perform, party::source, "mig_perform", "job_stats",
-     job_phase::perform, pf::abort_then_release, pf::abort_then_release,
+     mig_phase::perform, pf::abort_then_release, pf::abort_then_release,
      false},
     {mig_phase::finish, party::destination, "mig_finish", "finish_cookie",
-     job_phase::committed, pf::release_source, pf::ask_outcome, true},
+     mig_phase::committed, pf::release_source, pf::ask_outcome, true},
     {mig_phase::confirm, party::source, "mig_confirm", "bool", std::nullopt,
      pf::warn, pf::warn, false},
   };

@@ -3,7 +3,7 @@
 #include <optional>
 #include <vector>
 
-#include "drivers/job_phase.hpp"
+#include "drivers/job_role.hpp"
 #include "messages/migration.hpp"
 
 namespace ferry {
@@ -33,7 +33,7 @@ struct protocol_step {
   const char* answer;  ///< Its answer's type.
   /// The journal record the asked side writes before it acts (the
   /// durable form of the phase; docs/recovery.md), if any.
-  std::optional<job_phase> record;
+  std::optional<mig_phase> record;
   /// The answer was an error: the asked side refused and holds nothing
   /// new (its own request failed cleanly).
   phase_failure if_refused;

@@ -48,7 +48,7 @@ void on_verified(self_ptr self) {
                               << st.stats.iteration << " passes)");
   self
     ->request(st.ctx.driver, st.ctx.driver_timeout,
-              drv_journal_phase{st.job_id, job_phase::verified})
+              drv_journal_phase{st.job_id, mig_phase::verified})
     .then(
       [self](bool) {
         auto& st = self->state;

@@ -31,7 +31,7 @@ protected:
     job_record r;
     r.job_id = id;
     r.role = *parse_job_role(role);
-    r.phase = *parse_job_phase(phase);
+    r.phase = *parse_phase(phase);
     r.domain = "web1";
     r.driver = "test";
     r.dest_uri = "ferry+tls://b:7420/test";
@@ -82,7 +82,7 @@ TEST_F(job_journal_test, records_survive_a_restart_with_every_field) {
 TEST_F(job_journal_test, a_finished_record_kept_compact_still_answers_and_rewrites_whole) {
   job_journal j{dir_};
   ASSERT_FALSE(j.open());
-  ASSERT_FALSE(j.write(record("0c", "destination", "prepared")));
+  ASSERT_FALSE(j.write(record("0c", "destination", "prepare")));
   ASSERT_FALSE(j.write(record("0c", "destination", "committed")));
   auto r = j.find("0c");
   ASSERT_TRUE(r);
@@ -94,7 +94,7 @@ TEST_F(job_journal_test, a_finished_record_kept_compact_still_answers_and_rewrit
   ASSERT_EQ(j.records().size(), 1u);
   // What recovery does (committed, then the guest is gone): find, set the
   // phase, write. The file must still name the domain and driver.
-  r->phase = job_phase::lost;
+  r->phase = mig_phase::lost;
   ASSERT_FALSE(j.write(*r));
   job_journal again{dir_};
   ASSERT_FALSE(again.open());
@@ -105,8 +105,8 @@ TEST_F(job_journal_test, a_finished_record_kept_compact_still_answers_and_rewrit
   EXPECT_EQ(back->driver, "test");
   // A finished job that starts again (never in practice; ids are random)
   // leaves no compact copy behind.
-  ASSERT_FALSE(again.write(record("0c", "destination", "prepared")));
-  EXPECT_STREQ(to_string(again.find("0c")->phase), "prepared");
+  ASSERT_FALSE(again.write(record("0c", "destination", "prepare")));
+  EXPECT_STREQ(to_string(again.find("0c")->phase), "prepare");
   EXPECT_EQ(again.records().size(), 1u);
 }
 
@@ -149,10 +149,25 @@ TEST_F(job_journal_test, unreadable_records_are_skipped_not_fatal) {
   std::ofstream{dir_ + "/0bae.json"}
     << R"({"job": "0bae", "role": "source", "domain": "d",)"
        R"( "phase": "committed"})";
+  // A phase of the protocol that no journal records.
+  std::ofstream{dir_ + "/0baf.json"}
+    << R"({"job": "0baf", "role": "source", "domain": "d", "phase": "done"})";
   job_journal again{dir_};
   ASSERT_FALSE(again.open());
   ASSERT_EQ(again.records().size(), 1u);
   EXPECT_EQ(again.records().front().job_id, "0a1b");
+}
+
+TEST_F(job_journal_test, a_record_written_by_an_earlier_build_still_reads) {
+  std::filesystem::create_directories(dir_);
+  // Earlier builds spelt the destination's prepare record `prepared`.
+  std::ofstream{dir_ + "/0c0d.json"}
+    << R"({"job": "0c0d", "role": "destination", "domain": "d",)"
+       R"( "phase": "prepared"})";
+  job_journal j{dir_};
+  ASSERT_FALSE(j.open());
+  ASSERT_TRUE(j.find("0c0d"));
+  EXPECT_EQ(j.find("0c0d")->phase, mig_phase::prepare);
 }
 
 TEST_F(job_journal_test, prune_keeps_the_newest_finished_and_every_open_job) {
@@ -165,7 +180,7 @@ TEST_F(job_journal_test, prune_keeps_the_newest_finished_and_every_open_job) {
     ASSERT_FALSE(j.write(record(finished_ids[i], "destination", phases[i])));
     ::usleep(2000); // distinct update times
   }
-  ASSERT_FALSE(j.write(record("a0", "destination", "prepared")));
+  ASSERT_FALSE(j.write(record("a0", "destination", "prepare")));
   ASSERT_FALSE(j.write(record("a1", "source", "outcome-unknown")));
   j.prune(2);
   EXPECT_FALSE(j.find("01"));
@@ -245,7 +260,7 @@ TEST(job_journal_durability, only_the_commit_and_recovery_states_wait_for_fsync)
   auto of = [](const char* role, const char* phase) {
     job_record r;
     r.role = *parse_job_role(role);
-    r.phase = *parse_job_phase(phase);
+    r.phase = *parse_phase(phase);
     return job_journal::durability_of(r);
   };
   // What another host may ask about after this host reboots.
@@ -257,28 +272,34 @@ TEST(job_journal_durability, only_the_commit_and_recovery_states_wait_for_fsync)
   EXPECT_EQ(of("source", "begin"), durability::process_crash);
   EXPECT_EQ(of("source", "perform"), durability::process_crash);
   EXPECT_EQ(of("source", "verified"), durability::process_crash);
-  EXPECT_EQ(of("destination", "prepared"), durability::process_crash);
-  EXPECT_EQ(of("destination", "prepared"), durability::process_crash);
+  EXPECT_EQ(of("destination", "prepare"), durability::process_crash);
 }
 
-TEST(job_phase_words, every_phase_reads_back_and_belongs_to_one_side) {
+TEST(journal_words, every_phase_reads_back_and_belongs_to_one_side) {
   const char* source[] = {"begin", "perform", "verified", "outcome-unknown"};
-  const char* destination[] = {"prepared", "committed", "aborted", "lost"};
+  const char* destination[] = {"prepare", "committed", "aborted", "lost"};
   for (auto* word : source) {
-    auto p = parse_job_phase(word);
+    auto p = parse_phase(word);
     ASSERT_TRUE(p) << word;
     EXPECT_STREQ(to_string(*p), word);
     EXPECT_EQ(role_of(*p), job_role::source) << word;
     EXPECT_FALSE(is_final(*p)) << word;
   }
   for (auto* word : destination) {
-    auto p = parse_job_phase(word);
+    auto p = parse_phase(word);
     ASSERT_TRUE(p) << word;
     EXPECT_STREQ(to_string(*p), word);
     EXPECT_EQ(role_of(*p), job_role::destination) << word;
-    EXPECT_EQ(is_final(*p), *p != job_phase::prepared) << word;
+    EXPECT_EQ(is_final(*p), *p != mig_phase::prepare) << word;
   }
-  EXPECT_FALSE(parse_job_phase("done"));
-  EXPECT_FALSE(parse_job_phase("Committed"));
+  // Phases of the protocol no journal holds.
+  for (auto* word : {"none", "finish", "confirm", "done", "failed"}) {
+    auto p = parse_phase(word);
+    ASSERT_TRUE(p) << word;
+    EXPECT_STREQ(to_string(*p), word);
+    EXPECT_FALSE(role_of(*p)) << word;
+  }
+  EXPECT_FALSE(parse_phase("Committed"));
+  EXPECT_FALSE(parse_phase(""));
   EXPECT_FALSE(parse_job_role("coordinator"));
 }

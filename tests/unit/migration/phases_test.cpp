@@ -102,15 +102,15 @@ TEST(phase_table_rows, follow_the_protocol_order_and_the_journals_sides) {
     commits += s.commits ? 1 : 0;
     if (s.record) {
       // The asked side writes it: a record of the other side's journal
-      // would be skipped at start (drivers/job_phase.hpp).
+      // would be skipped at start (drivers/job_role.hpp).
       auto side = s.asked == party::source ? job_role::source
                                            : job_role::destination;
       EXPECT_EQ(role_of(*s.record), side) << to_string(s.phase);
-      EXPECT_EQ(parse_job_phase(to_string(*s.record)), s.record);
+      EXPECT_EQ(parse_phase(to_string(*s.record)), s.record);
     }
   }
   EXPECT_EQ(commits, 1) << "exactly one commit point";
-  EXPECT_EQ(step_of(mig_phase::finish).record, job_phase::committed);
+  EXPECT_EQ(step_of(mig_phase::finish).record, mig_phase::committed);
   EXPECT_THROW(step_of(mig_phase::done), std::logic_error);
 }
 
