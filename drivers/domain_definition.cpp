@@ -9,17 +9,25 @@
 
 #include <pugixml.hpp>
 
-#include "util/error.hpp"
-#include "util/names.hpp"
+#include "drivers/domain_xml_parts.hpp"
+#include "drivers/domain_xml_util.hpp"
 #include "util/crypto.hpp"
+#include "util/names.hpp"
 
 namespace ferry {
 
+using namespace domain_xml;
+
 namespace {
 
-caf::error bad(const std::string& why) {
-  return make_error(errc::invalid_xml, "invalid domain XML: " + why);
-}
+/// Elements with no effect on a ferry guest: host-side tuning, lifecycle
+/// actions and metadata. Accepted and reported (`domain_definition::ignored`).
+constexpr std::initializer_list<const char*> ignored_elements = {
+  "on_poweroff", "on_reboot", "on_crash", "clock",     "pm",
+  "seclabel",    "resource",  "metadata", "cputune",   "memtune",
+  "blkiotune",   "numatune",  "memoryBacking", "iothreads", "genid",
+  "sysinfo",     "keywrap",   "perf",
+};
 
 bool valid_uuid(std::string& text) {
   std::string hex;
@@ -35,20 +43,6 @@ bool valid_uuid(std::string& text) {
   text = hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4)
          + "-" + hex.substr(16, 4) + "-" + hex.substr(20, 12);
   return true;
-}
-
-/// Parses a non-negative decimal number (integer or fraction).
-bool parse_number(const std::string& text, double& out) {
-  if (text.empty() || text.size() > 32)
-    return false;
-  size_t pos = 0;
-  try {
-    out = std::stod(text, &pos);
-  } catch (...) {
-    return false;
-  }
-  return pos == text.size() && std::isfinite(out) && out >= 0
-         && text[0] != '-' && text[0] != '+';
 }
 
 /// Converts a libvirt memory size with `unit` to bytes.
@@ -81,41 +75,6 @@ caf::expected<uint64_t> to_bytes(const std::string& value,
   if (bytes > static_cast<double>(max_memory_bytes))
     return bad(std::string{what} + " exceeds 64 GiB");
   return static_cast<uint64_t>(bytes);
-}
-
-caf::error check_attributes(const pugi::xml_node& node,
-                            const std::set<std::string>& allowed) {
-  for (auto attr : node.attributes())
-    if (allowed.count(attr.name()) == 0)
-      return bad("unknown attribute '" + std::string{attr.name()} + "' on <"
-                 + node.name() + ">");
-  return caf::none;
-}
-
-std::string text_of(const pugi::xml_node& node) {
-  std::string out = node.child_value();
-  auto first = out.find_first_not_of(" \t\r\n");
-  auto last = out.find_last_not_of(" \t\r\n");
-  return first == std::string::npos ? "" : out.substr(first, last - first + 1);
-}
-
-caf::error parse_os(const pugi::xml_node& os, domain_definition& def) {
-  if (auto err = check_attributes(os, {}))
-    return err;
-  for (auto child : os.children()) {
-    if (child.type() != pugi::node_element)
-      continue;
-    std::string name = child.name();
-    if (name == "kernel")
-      def.kernel = text_of(child);
-    else if (name == "cmdline")
-      def.cmdline = text_of(child);
-    else if (name == "type")
-      continue; // <type>hvm</type> is accepted for libvirt compatibility.
-    else
-      return bad("unknown element <" + name + "> in <os>");
-  }
-  return caf::none;
 }
 
 caf::error parse_workload(const pugi::xml_node& wl, domain_definition& def) {
@@ -180,14 +139,28 @@ caf::error parse_scalar(const pugi::xml_node& child, const std::string& name,
       have_memory = true;
     }
   } else { // vcpu
-    if (auto err = check_attributes(child, {"placement"}))
+    if (auto err = check_attributes(child, {"placement", "cpuset",
+                                            "current"}))
       return err;
-    double n = 0;
-    if (!parse_number(text_of(child), n) || n < 1 || n > 64
-        || n != std::floor(n))
+    if (!parse_count(text_of(child), 1, 64, def.vcpus))
       return bad("<vcpu> must be a whole number from 1 to 64");
-    def.vcpus = static_cast<uint32_t>(n);
+    if (child.attribute("current") || child.attribute("cpuset"))
+      def.ignored.push_back("<vcpu current/cpuset>");
   }
+  return caf::none;
+}
+
+/// <devices>: consoles after every <serial>, since a console may stand
+/// for a serial port defined after it.
+caf::error parse_devices(const pugi::xml_node& devices,
+                         domain_definition& def) {
+  if (auto err = check_attributes(devices, {}))
+    return err;
+  for (bool consoles : {false, true})
+    for (auto& c : elements(devices))
+      if ((std::string{c.name()} == "console") == consoles)
+        if (auto err = parse_device(c, def))
+          return err;
   return caf::none;
 }
 
@@ -200,12 +173,22 @@ caf::error parse_child(const pugi::xml_node& child, domain_definition& def,
     return parse_scalar(child, name, def, have_memory);
   if (name == "os")
     return parse_os(child, def);
+  if (name == "features")
+    return parse_features(child, def);
+  if (name == "cpu")
+    return parse_cpu(child, def);
+  if (name == "devices")
+    return parse_devices(child, def);
   if (name == "workload")
     return parse_workload(child, def);
   if (name == "description" || name == "title")
     return caf::none;
-  return bad("unknown element <" + name + "> (ferry accepts name, uuid, "
-             "memory, vcpu, os, workload)");
+  if (one_of(name, ignored_elements)) {
+    def.ignored.push_back("<" + name + ">");
+    return caf::none;
+  }
+  return bad("unsupported element <" + name
+             + "> (docs/qemu.md lists what ferry accepts)");
 }
 
 /// What every definition needs, once all elements are read; fills in the
@@ -224,9 +207,23 @@ caf::error complete(domain_definition& def, bool have_memory) {
                      / guest_page_size * guest_page_size;
   if (def.working_set_bytes > def.memory_bytes)
     return bad("<workload working-set> is larger than <memory>");
-  if (def.uuid.empty())
+  auto topology = def.cpu.sockets * def.cpu.cores * def.cpu.threads;
+  if (topology != 0 && topology != def.vcpus)
+    return bad("<cpu><topology> must multiply to <vcpu>");
+  return check_devices(def);
+}
+
+/// Keeps the document, with a generated UUID written into it.
+void keep_document(pugi::xml_document& doc, domain_definition& def) {
+  auto root = doc.document_element();
+  if (def.uuid.empty()) {
     def.uuid = crypto::random_uuid();
-  return caf::none;
+    root.insert_child_after("uuid", root.child("name")).text() =
+      def.uuid.c_str();
+  }
+  std::ostringstream out;
+  doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
+  def.xml = out.str();
 }
 
 } // namespace
@@ -248,25 +245,36 @@ caf::expected<domain_definition> parse_domain_xml(const std::string& xml) {
   domain_definition def;
   def.type = root.attribute("type").value();
   if (def.type.empty())
-    return bad("<domain> needs a type attribute ('test' or 'qemu')");
-  if (def.type != "test" && def.type != "qemu")
-    return bad("unknown domain type '" + def.type + "' (test or qemu)");
+    return bad("<domain> needs a type attribute ('test', 'qemu' or 'kvm')");
+  if (!one_of(def.type, {"test", "qemu", "kvm"}))
+    return bad("unknown domain type '" + def.type + "' (test, qemu or kvm)");
   bool have_memory = false;
   std::set<std::string> seen;
   for (auto child : root.children()) {
     if (child.type() != pugi::node_element)
       continue;
-    if (!seen.insert(child.name()).second)
+    if (!one_of(child.name(), ignored_elements)
+        && !seen.insert(child.name()).second)
       return bad("element <" + std::string{child.name()} + "> appears twice");
     if (auto err = parse_child(child, def, have_memory))
       return err;
   }
   if (auto err = complete(def, have_memory))
     return err;
+  keep_document(doc, def);
   return def;
 }
 
 std::string to_xml(const domain_definition& def) {
+  if (!def.xml.empty()) {
+    pugi::xml_document doc;
+    if (doc.load_buffer(def.xml.data(), def.xml.size())) {
+      doc.document_element().child("name").text() = def.name.c_str();
+      std::ostringstream out;
+      doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
+      return out.str();
+    }
+  }
   pugi::xml_document doc;
   auto root = doc.append_child("domain");
   root.append_attribute("type") = def.type.c_str();
@@ -280,6 +288,8 @@ std::string to_xml(const domain_definition& def) {
     auto os = root.append_child("os");
     if (!def.kernel.empty())
       os.append_child("kernel").text() = def.kernel.c_str();
+    if (!def.initrd.empty())
+      os.append_child("initrd").text() = def.initrd.c_str();
     if (!def.cmdline.empty())
       os.append_child("cmdline").text() = def.cmdline.c_str();
   }

@@ -2,8 +2,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
+
+#include "drivers/domain_devices.hpp"
 
 namespace ferry {
 
@@ -23,9 +26,28 @@ struct domain_definition {
   /// writes memory and over how much of it. 0 working set = all of RAM.
   double dirty_rate_mibps = 0;
   uint64_t working_set_bytes = 0;
-  /// `<os><kernel>PATH</kernel><cmdline>…</cmdline></os>` (QEMU).
+  /// `<os><kernel>PATH</kernel><initrd>…<cmdline>…</os>` (QEMU).
   std::string kernel;
+  std::string initrd;
   std::string cmdline;
+  /// `<os><type machine=…>`: QEMU's machine type, e.g. `pc-i440fx-7.2`;
+  /// empty for QEMU's default `pc`.
+  std::string machine;
+  /// `<os><boot dev=…>` in order: `hd`, `cdrom`, `network`.
+  std::vector<std::string> boot;
+  /// `<features>`: libvirt's meaning, no `<acpi/>` is a guest without ACPI.
+  bool acpi = false;
+  bool apic = false;
+  bool vmport_off = false; ///< `<vmport state='off'/>`.
+  cpu_spec cpu;
+  domain_devices devices;
+  /// Elements accepted without effect on a ferry guest (`<clock>`,
+  /// `<devices><graphics>`, …), in document order, for the user to see.
+  std::vector<std::string> ignored;
+  /// The document as defined, with what ferry generated (UUID, MACs)
+  /// filled in: `dumpxml` and migrations carry it, so a definition keeps
+  /// every element the user wrote. Empty for definitions built in code.
+  std::string xml;
 
   /// Working set in pages, clamped to RAM.
   uint64_t working_set_pages() const;
@@ -38,7 +60,9 @@ constexpr uint64_t max_memory_bytes = uint64_t{64} << 30;
 /// errors, not silently dropped. A missing UUID is generated.
 caf::expected<domain_definition> parse_domain_xml(const std::string& xml);
 
-/// Writes `def` back as XML that `parse_domain_xml` accepts.
+/// Writes `def` back as XML that `parse_domain_xml` accepts: the document
+/// it was defined from (`def.xml`) with `def.name`, or one built from the
+/// fields for definitions built in code.
 std::string to_xml(const domain_definition& def);
 
 /// True for names ferry accepts: 1-64 of [A-Za-z0-9_.-], not starting with '.'.

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include "drivers/qemu/qemu_devices.hpp"
+#include "drivers/qemu/qemu_host.hpp"
 #include "drivers/qemu/qemu_stats.hpp"
 #include "drivers/qemu/ram_digest.hpp"
 #include "drivers/qemu/test_guest.hpp"
+#include "util/crypto.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -38,17 +41,12 @@ std::string qemu_driver::run_dir() const {
 }
 
 caf::error qemu_driver::check_definition(const domain_definition& def) const {
-  if (def.type != "qemu")
-    return bad("the qemu driver runs <domain type='qemu'>, not '" + def.type
-               + "'");
+  if (def.type != "qemu" && def.type != "kvm")
+    return bad("the qemu driver runs <domain type='qemu'> (TCG) or 'kvm', "
+               "not '" + def.type + "'");
   if (def.memory_bytes < min_memory || def.memory_bytes % mib != 0)
     return bad("QEMU guests need <memory> of at least 16 MiB in whole MiB");
-  if (!def.cmdline.empty() && def.kernel.empty())
-    return bad("<os><cmdline> needs an <os><kernel>");
   if (!def.kernel.empty()) {
-    if (def.kernel.front() != '/')
-      return bad("<os><kernel> must be an absolute path, got '" + def.kernel
-                 + "'");
     if (::access(def.kernel.c_str(), R_OK) != 0)
       return bad("kernel file '" + def.kernel
                  + "' does not exist or is not readable");
@@ -70,11 +68,24 @@ caf::error qemu_driver::check_definition(const domain_definition& def) const {
 
 caf::expected<std::unique_ptr<qemu_process>>
 qemu_driver::launch(const domain_definition& def, bool incoming) {
+  auto kvm = qemu_host::check(def);
+  if (!kvm)
+    return kvm.error();
   qemu_command_line cmd;
   cmd.binary = cfg_.binary;
   cmd.def = def;
   cmd.incoming = incoming;
-  return qemu_process::launch(std::move(cmd), run_dir(), ctx_.on_event);
+  cmd.kvm = *kvm;
+  cmd.taps = qemu_devices::tap_names(
+    def, crypto::to_hex(crypto::random_bytes(1)));
+  auto taps = cmd.taps;
+  auto proc = qemu_process::launch(std::move(cmd), run_dir(), ctx_.on_event);
+  if (proc)
+    if (auto err = qemu_host::attach_bridges(def, taps)) {
+      (*proc)->terminate();
+      return err;
+    }
+  return proc;
 }
 
 caf::expected<qemu_process*> qemu_driver::process_of(const domain_entry& dom) {

@@ -63,6 +63,7 @@ qemu_process::paths qemu_process::paths::of(const std::string& run_dir,
   p.record = run_dir + "/" + def.name + ".json";
   p.log = run_dir + "/" + def.name + ".log";
   p.console = run_dir + "/" + def.name + ".console";
+  p.serial_log = run_dir + "/" + def.name + ".serial.log";
   p.qmp = run_dir + "/" + def.uuid + ".qmp";
   return p;
 }
@@ -95,6 +96,7 @@ qemu_process::launch(qemu_command_line cmd, const std::string& run_dir,
   ::unlink(p.qmp.c_str());
   cmd.qmp_path = p.qmp;
   cmd.console_path = p.console;
+  cmd.serial_log = p.serial_log;
   int log_fd = ::open(p.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                       0600);
   if (log_fd < 0)

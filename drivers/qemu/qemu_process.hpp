@@ -32,12 +32,14 @@ public:
   using event_sink = std::function<void(driver_event)>;
 
   /// Where the process keeps its files: `DIR/NAME.json` (record),
-  /// `DIR/NAME.log` (QEMU's output), `DIR/UUID.qmp` (QMP socket).
+  /// `DIR/NAME.log` (QEMU's output), `DIR/UUID.qmp` (QMP socket),
+  /// `DIR/NAME.serial.log` (the first serial port's output, appended).
   struct paths {
     std::string run_dir;
     std::string record;
     std::string log;
     std::string console; ///< The test guest's debug console.
+    std::string serial_log; ///< `DIR/NAME.serial.log`: the guest's console.
     std::string qmp;
     static paths of(const std::string& run_dir, const domain_definition& def);
   };

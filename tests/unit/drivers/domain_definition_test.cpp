@@ -96,9 +96,9 @@ TEST(domain_xml, rejects_bad_documents_with_one_line_reasons) {
     {"<domain type='test'><name>a</name><memory unit='GiB'>100</memory>"
      "</domain>",
      "exceeds 64 GiB"},
-    {"<domain type='test'><name>a</name><memory>1024</memory><devices/>"
+    {"<domain type='test'><name>a</name><memory>1024</memory><bogus/>"
      "</domain>",
-     "unknown element <devices>"},
+     "unsupported element <bogus>"},
     {"<domain type='test' foo='1'><name>a</name><memory>1024</memory>"
      "</domain>",
      "unknown attribute 'foo'"},

@@ -82,7 +82,8 @@ TEST_F(qemu_definitions, refuses_what_qemu_cannot_run) {
     return text.find(part) != std::string::npos;
   };
   auto r = refusal("<memory unit='MiB'>64</memory>", "test");
-  EXPECT_TRUE(has(r, "runs <domain type='qemu'>, not 'test'")) << r;
+  EXPECT_TRUE(has(r, "runs <domain type='qemu'> (TCG) or 'kvm', not 'test'"))
+    << r;
   r = refusal("<memory unit='MiB'>64</memory><os><kernel>" + dir_
               + "/missing.bin</kernel></os>");
   EXPECT_TRUE(has(r, "missing.bin' does not exist")) << r;
