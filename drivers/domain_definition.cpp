@@ -1,5 +1,6 @@
 #include "drivers/domain_definition.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <iomanip>
@@ -207,6 +208,12 @@ caf::error complete(domain_definition& def, bool have_memory) {
                      / guest_page_size * guest_page_size;
   if (def.working_set_bytes > def.memory_bytes)
     return bad("<workload working-set> is larger than <memory>");
+  // Each ignored element once, in the order first seen.
+  std::vector<std::string> once;
+  for (auto& e : def.ignored)
+    if (std::find(once.begin(), once.end(), e) == once.end())
+      once.push_back(e);
+  def.ignored = std::move(once);
   auto topology = def.cpu.sockets * def.cpu.cores * def.cpu.threads;
   if (topology != 0 && topology != def.vcpus)
     return bad("<cpu><topology> must multiply to <vcpu>");

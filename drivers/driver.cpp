@@ -79,6 +79,7 @@ domain_info driver::to_info(const domain_entry& dom) const {
   info.persistent = dom.persistent;
   info.driver = name();
   info.job_id = dom.job_id;
+  info.ignored = dom.def.ignored;
   return info;
 }
 

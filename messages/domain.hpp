@@ -36,12 +36,15 @@ struct domain_info {
   std::string driver;
   /// Non-empty while a migration job involves this domain: its id.
   std::string job_id;
+  /// Elements of the definition with no effect here (`<clock>`, …).
+  std::vector<std::string> ignored;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, domain_info& x) {
   return f(caf::meta::type_name("ferry.domain_info"), x.name, x.uuid, x.state,
-           x.memory_bytes, x.vcpus, x.persistent, x.driver, x.job_id);
+           x.memory_bytes, x.vcpus, x.persistent, x.driver, x.job_id,
+           x.ignored);
 }
 
 /// A driver as `nodeinfo` shows it.

@@ -94,7 +94,15 @@ caf::error define_cmd(context& ctx, const std::vector<std::string>& words) {
   if (ctx.json())
     ctx.out() << to_json(*res).dump() << "\n";
   else
+  {
     ctx.out() << "Domain '" << res->name << "' defined from " << path << "\n";
+    if (!res->ignored.empty()) {
+      ctx.out() << "Ignored (no effect on a ferry guest):";
+      for (auto& element : res->ignored)
+        ctx.out() << " " << element;
+      ctx.out() << "\n";
+    }
+  }
   return caf::none;
 }
 

@@ -13,7 +13,8 @@ nlohmann::json to_json(const domain_info& d) {
           {"vcpus", d.vcpus},
           {"persistent", d.persistent},
           {"driver", d.driver},
-          {"job", d.job_id}};
+          {"job", d.job_id},
+          {"ignored", d.ignored}};
 }
 
 nlohmann::json to_json(const node_info& n) {

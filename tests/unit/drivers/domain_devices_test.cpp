@@ -1,6 +1,7 @@
 // Domain XML beyond the scalars: what `virsh dumpxml` prints for a real
 // guest, the devices ferry gives it, what it ignores and what it refuses.
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -73,6 +74,9 @@ TEST(domain_devices, a_libvirt_9_dump_of_a_real_guest_defines_as_it_is) {
                      "<devices><input>", "<devices><graphics>",
                      "<devices><video>"})
     EXPECT_TRUE(contains(def->ignored, name)) << name;
+  auto inputs = std::count(def->ignored.begin(), def->ignored.end(),
+                           "<devices><input>");
+  EXPECT_EQ(inputs, 1) << "three <input>s are reported once";
 }
 
 TEST(domain_devices, dumpxml_gives_back_what_the_user_defined) {
