@@ -219,7 +219,26 @@ TEST_F(qemu, bad_definitions_get_clear_errors) {
          "kernel file '/nonexistent/vmlinuz' does not exist");
   qfails("a",
          {"define", xml_file("wrongtype", test_domain_xml("wt", 64))},
-         "the qemu driver runs <domain type='qemu'>, not 'test'");
+         "the qemu driver runs <domain type='qemu'> (TCG) or 'kvm', not "
+         "'test'");
+  // type='kvm' on a host without a usable /dev/kvm (CI has none): defined,
+  // and start says why it cannot run and what to do instead.
+  if (::access("/dev/kvm", R_OK | W_OK) != 0) {
+    qok("a", {"define", xml_file("kvm",
+                                 "<domain type='kvm'><name>kv</name><memory "
+                                 "unit='MiB'>64</memory></domain>")});
+    qfails("a", {"start", "kv"}, "is type='kvm' but /dev/kvm is not usable");
+    EXPECT_EQ(state("a", "kv"), "shut off");
+  }
+  // A disk whose file is missing: refused before QEMU starts.
+  qok("a", {"define", xml_file("nodisk",
+                               "<domain type='qemu'><name>nd</name><memory "
+                               "unit='MiB'>64</memory><devices><disk "
+                               "type='file'><source file='/nonexistent/d.img'/>"
+                               "<target dev='vda'/></disk></devices>"
+                               "</domain>")});
+  qfails("a", {"start", "nd"}, "disk vda '/nonexistent/d.img' is not readable");
+  EXPECT_EQ(state("a", "nd"), "shut off");
   // A kernel QEMU cannot boot: QEMU's own complaint reaches the user.
   auto junk = cl.dir() + "/junk.bin";
   ASSERT_FALSE(files::write_atomic(junk, "not a kernel"));
