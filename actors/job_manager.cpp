@@ -68,6 +68,9 @@ caf::expected<job_context> context_for(self_ptr self,
   ctx.events = st.events;
   ctx.id = st.id;
   ctx.data_listen = st.settings.testhv.listen;
+  if (!st.settings.migration_address.empty())
+    ctx.data_listen.host = st.settings.migration_address;
+  ctx.data_host = st.settings.migration_host;
   ctx.agents_tls = !st.settings.insecure_tcp;
   return ctx;
 }

@@ -65,6 +65,13 @@ po::options_description describe_options() {
      "shared secret of the test hypervisors (direct migration)")
     ("testhv-binary", po::value<std::string>(), "path to ferry-testhv")
     ("qemu-binary", po::value<std::string>(), "QEMU executable")
+    ("migration-address", po::value<std::string>(),
+     "address a destination hypervisor listens on for native migrations "
+     "(default: the --listen host)")
+    ("migration-host", po::value<std::string>(),
+     "address sources connect to for native migrations (default: the "
+     "migration address, or with a wildcard the host in the URI the source "
+     "was given)")
     ("heartbeat-ms", po::value<uint32_t>(), "heartbeat interval")
     ("connection-timeout-ms", po::value<uint32_t>(),
      "drop a peer silent this long")
@@ -79,6 +86,21 @@ template <class T>
 void take(const po::variables_map& vm, const char* key, T& out) {
   if (vm.count(key))
     out = vm[key].as<T>();
+}
+
+/// --migration-address and --migration-host: addresses without a port.
+caf::error take_addresses(const po::variables_map& vm, agent_settings& s) {
+  for (auto [key, out] : {std::pair{"migration-address", &s.migration_address},
+                          std::pair{"migration-host", &s.migration_host}}) {
+    if (!vm.count(key))
+      continue;
+    auto addr = parse_address(vm[key].as<std::string>());
+    if (!addr)
+      return make_error(errc::config_error, std::string{"--"} + key + ": "
+                                              + error_text(addr.error()));
+    *out = *addr;
+  }
+  return caf::none;
 }
 
 caf::error validate(agent_settings& s) {
@@ -191,6 +213,8 @@ caf::expected<agent_command> parse(const std::vector<std::string>& args,
   take(vm, "testhv-secret-file", s.testhv.secret_file);
   take(vm, "testhv-binary", s.testhv.binary);
   take(vm, "qemu-binary", s.qemu_binary);
+  if (auto err = take_addresses(vm, s))
+    return err;
   auto ms = [&](const char* key, std::chrono::milliseconds& out) {
     if (vm.count(key))
       out = std::chrono::milliseconds{vm[key].as<uint32_t>()};

@@ -52,6 +52,13 @@ struct agent_settings {
   agent_limits limits;
   testhv_settings testhv;
   std::string qemu_binary = "qemu-system-x86_64";
+  /// Where a destination hypervisor listens for a native migration
+  /// (libvirt's `migration_address`); empty: the `listen` host.
+  std::string migration_address;
+  /// The address sources connect to for a native migration (libvirt's
+  /// `migration_host`); empty: `migration_address` unless that is a
+  /// wildcard, then the host the source was given in the destination's URI.
+  std::string migration_host;
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds connection_timeout{3000};
   std::chrono::milliseconds request_timeout{30000};

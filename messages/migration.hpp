@@ -61,6 +61,9 @@ using pump_remote = pump_greeting::extend_with<pump_peer>;
 struct migration_flags {
   std::string dest_uri;    ///< Agent URI (managed, p2p) or testhv:// (direct).
   std::string migrate_uri; ///< Data address override: tcp://HOST[:PORT].
+  /// Where the destination hypervisor listens (virsh's --listen-address);
+  /// empty: the destination's migration address.
+  std::string listen_address;
   bool live = false;
   bool p2p = false;
   bool tunnelled = false;
@@ -85,7 +88,7 @@ struct migration_flags {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, migration_flags& x) {
   return f(caf::meta::type_name("ferry.migration_flags"), x.dest_uri,
-           x.migrate_uri, x.live, x.p2p, x.tunnelled, x.direct, x.persistent,
+           x.migrate_uri, x.listen_address, x.live, x.p2p, x.tunnelled, x.direct, x.persistent,
            x.undefine_source, x.suspend, x.auto_converge, x.secure, x.tls,
            x.dname, x.bandwidth_mibps, x.timeout_s, x.max_downtime_ms,
            x.progress_timeout_ms);

@@ -191,14 +191,28 @@ caf::expected<incoming_spec> incoming_for(self_ptr self,
   }
   spec.how = incoming_spec::kind::native;
   spec.listen_host = st.ctx.data_listen.host;
+  // The address the source connects to: one it can reach, never a
+  // wildcard (docs/qemu.md, "Addresses"); empty tells the source to use
+  // the host it reached this agent at.
+  cookie.data_host = !st.ctx.data_host.empty()       ? st.ctx.data_host
+                     : is_wildcard(spec.listen_host) ? std::string{}
+                                                     : spec.listen_host;
   if (!st.flags.migrate_uri.empty()) {
     auto mu = parse_migrate_uri(st.flags.migrate_uri);
     if (!mu)
       return mu.error();
     spec.listen_host = mu->host;
     spec.listen_port = mu->port;
+    cookie.data_host = mu->host;
   }
-  cookie.data_host = spec.listen_host;
+  if (!st.flags.listen_address.empty()) {
+    auto addr = parse_address(st.flags.listen_address);
+    if (!addr)
+      return addr.error();
+    spec.listen_host = *addr;
+    if (st.flags.migrate_uri.empty())
+      cookie.data_host = is_wildcard(*addr) ? std::string{} : *addr;
+  }
   return spec;
 }
 

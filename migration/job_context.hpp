@@ -19,6 +19,9 @@ struct job_context {
   caf::actor events;      ///< The agent's event bus (may be invalid).
   identity_ptr id;        ///< The agent's own identity (outcome queries).
   host_port data_listen;  ///< Where a destination hypervisor listens.
+  /// What sources connect to (migration_host); empty: `data_listen`'s host
+  /// unless it is a wildcard (docs/qemu.md, "Addresses").
+  std::string data_host;
   bool agents_tls = true; ///< Agent links use TLS (for --secure).
   std::chrono::milliseconds driver_timeout{120000};
   std::chrono::milliseconds connect_timeout{5000};

@@ -1,8 +1,8 @@
 #include "migration/rules.hpp"
 
-#include "util/names.hpp"
-
+#include "transport/uri.hpp"
 #include "util/error.hpp"
+#include "util/names.hpp"
 
 namespace ferry {
 
@@ -53,6 +53,12 @@ caf::error validate_flags(const migration_flags& f) {
       && !starts_with(f.dest_uri, "ferry+tcp://"))
     return bad("the destination must be an agent URI (ferry+tls://HOST:PORT/"
                "DRIVER), got '" + f.dest_uri + "'");
+  if ((f.tunnelled || f.direct) && !f.listen_address.empty())
+    return bad("--listen-address is where the destination hypervisor listens "
+               "for a native migration; --tunnelled and --direct have none");
+  if (!f.listen_address.empty() && !parse_address(f.listen_address))
+    return bad("--listen-address: '" + f.listen_address
+               + "' is not a host name or address");
   if (f.direct && !f.migrate_uri.empty())
     return bad("a migration URI cannot be used with --direct");
   if (!f.migrate_uri.empty() && !starts_with(f.migrate_uri, "tcp://"))

@@ -209,6 +209,14 @@ caf::expected<migration_target> native_target(self_ptr self,
                       "--tls: the destination hypervisor listens without TLS");
   t.how = migration_target::kind::native;
   t.address = {cookie.data_host, cookie.data_port};
+  if (t.address.host.empty()) {
+    // The destination listens on every address: connect where we reached
+    // its agent.
+    auto dest = parse_agent_uri(f.dest_uri);
+    if (!dest)
+      return dest.error();
+    t.address.host = dest->address.host;
+  }
   t.token = cookie.token;
   t.tls = cookie.data_tls;
   t.tls_name = cookie.data_tls_name;

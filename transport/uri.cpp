@@ -171,4 +171,19 @@ caf::expected<host_port> parse_migrate_uri(const std::string& text) {
   return out;
 }
 
+caf::expected<std::string> parse_address(const std::string& text) {
+  bool no_port = !text.empty()
+                 && (text.front() == '[' ? text.back() == ']'
+                                         : text.find(':') == std::string::npos);
+  auto addr = parse_host_port(text, 1); // 1: a placeholder port
+  if (!addr || !no_port)
+    return make_error(errc::invalid_argument,
+                      "'" + text + "' is not a host name or address");
+  return addr->host;
+}
+
+bool is_wildcard(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
 } // namespace ferry

@@ -42,6 +42,13 @@ caf::expected<agent_uri> parse_agent_uri(const std::string& text);
 /// Parses `testhv://HOST:PORT`.
 caf::expected<hypervisor_uri> parse_hypervisor_uri(const std::string& text);
 
+/// Parses an address without a port: a host name, an IPv4 address, or an
+/// IPv6 address in brackets (`[::1]`, returned without them).
+caf::expected<std::string> parse_address(const std::string& text);
+
+/// True for the addresses that mean "every interface" (`0.0.0.0`, `::`).
+bool is_wildcard(const std::string& host);
+
 /// Parses a migration data URI (MIGRATEURI): `tcp://HOST[:PORT]`.
 /// Port 0 means "the port the destination chose in prepare".
 caf::expected<host_port> parse_migrate_uri(const std::string& text);

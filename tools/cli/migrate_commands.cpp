@@ -192,6 +192,8 @@ caf::error migrate_cmd(context& ctx, const std::vector<std::string>& words) {
     ("tls", po::bool_switch(), "hypervisors connect over TLS (not tunnelled)")
     ("verbose", po::bool_switch(), "show progress")
     ("dname", po::value<std::string>(), "new name on the destination")
+    ("listen-address", po::value<std::string>(),
+     "address the destination hypervisor listens on (native)")
     ("bandwidth", po::value<uint64_t>(), "limit in MiB/s")
     ("timeout", po::value<uint32_t>(), "pause a live guest after S seconds")
     ("max-downtime", po::value<uint32_t>(), "downtime limit in ms (300)")
@@ -206,6 +208,8 @@ caf::error migrate_cmd(context& ctx, const std::vector<std::string>& words) {
   f.dest_uri = vm["DESTURI"].as<std::string>();
   if (vm.count("MIGRATEURI"))
     f.migrate_uri = vm["MIGRATEURI"].as<std::string>();
+  if (vm.count("listen-address"))
+    f.listen_address = vm["listen-address"].as<std::string>();
   f.live = vm["live"].as<bool>();
   f.p2p = vm["p2p"].as<bool>();
   f.tunnelled = vm["tunnelled"].as<bool>();

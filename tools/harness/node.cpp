@@ -117,7 +117,9 @@ std::string node::start(int timeout_ms) {
     req.argv = {"ip", "netns", "exec", opts_.netns};
   req.argv.insert(req.argv.end(),
                   {tools_dir_ + "/ferryd", "--name", opts_.name, "--listen",
-                   opts_.host + ":" + std::to_string(opts_.port), "--state-dir",
+                   (opts_.listen_host.empty() ? opts_.host : opts_.listen_host)
+                     + ":" + std::to_string(opts_.port),
+                   "--state-dir",
                    opts_.state_dir, "--log-level", "debug"});
   for (auto& d : opts_.drivers) {
     req.argv.push_back("--driver");

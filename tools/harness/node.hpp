@@ -13,6 +13,9 @@ namespace ferry::harness {
 struct node_options {
   std::string name;
   std::string host = "127.0.0.1";
+  /// Address ferryd listens on, if not `host` (e.g. `0.0.0.0`); clients
+  /// and peers still reach it at `host`.
+  std::string listen_host;
   uint16_t port = 0;           ///< Agent port; the test hypervisor uses +1.
   std::vector<std::string> drivers{"test"};
   bool tls = true;

@@ -31,7 +31,7 @@ void scenario_runner::add_job_verbs() {
         else if (a[i] == "as" && i + 1 < a.size())
           name = a[++i];
         else
-          flags.push_back(a[i]);
+          flags.push_back(expand_addresses(a[i])); // --listen-address={b}
       }
       auto has = [&](const char* f) {
         return std::find(flags.begin(), flags.end(), f) != flags.end();

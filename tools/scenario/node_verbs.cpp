@@ -17,7 +17,7 @@ caf::error usage(const char* text) {
 
 void scenario_runner::add_node_verbs() {
   interp_.add(
-    "node", "NAME [--driver test|qemu]… [--journal-keep N]",
+    "node", "NAME [--driver test|qemu]… [--journal-keep N] [--listen-any]",
     "start a ferryd (own certificate, state dir, fault injection on)",
     [this](const std::vector<std::string>& a) -> caf::error {
       if (a.empty())
@@ -30,6 +30,8 @@ void scenario_runner::add_node_verbs() {
           opts.drivers.push_back(a[++i]);
         else if (a[i] == "--journal-keep" && i + 1 < a.size())
           extra.insert(extra.end(), {"--journal-keep", a[++i]});
+        else if (a[i] == "--listen-any") // --listen 0.0.0.0:PORT
+          opts.listen_host = "0.0.0.0";
         else
           return make_error(errc::invalid_argument,
                             "node: unknown option " + a[i]);

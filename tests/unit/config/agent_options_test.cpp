@@ -136,3 +136,20 @@ TEST(agent_options, help_exits_early) {
   EXPECT_TRUE(r->exit_early);
   EXPECT_NE(r->text.find("--state-dir"), std::string::npos);
 }
+
+TEST(agent_options, migration_address_and_host_are_addresses_without_port) {
+  auto r = parse({"--state-dir", "/tmp/x", "--insecure-tcp", "--listen",
+                  "0.0.0.0:7700", "--migration-address", "[::]",
+                  "--migration-host", "b.example.net"});
+  ASSERT_TRUE(r) << error_text(r.error());
+  EXPECT_EQ(r->settings.migration_address, "::");
+  EXPECT_EQ(r->settings.migration_host, "b.example.net");
+  for (auto* bad : {"10.0.0.1:5000", "::1", "", "a b", "[::1"}) {
+    auto err = error_of({"--state-dir", "/tmp/x", "--insecure-tcp",
+                         "--migration-host", bad});
+    EXPECT_NE(err.find("--migration-host: '"), std::string::npos)
+      << bad << " -> " << err;
+    EXPECT_NE(err.find("is not a host name or address"), std::string::npos)
+      << bad << " -> " << err;
+  }
+}

@@ -27,7 +27,6 @@ protected:
     manager = probe(manager_box);
     coord = probe(coord_box);
     events = probe(events_box);
-    job_context ctx;
     ctx.agent_name = "agent-b";
     ctx.driver_name = "test";
     ctx.driver = driver;
@@ -35,9 +34,14 @@ protected:
     ctx.events = events;
     ctx.data_listen = {"10.0.0.2", 0};
     ctx.driver_timeout = 10s;
+    respawn();
+    drv->finish.give(resumed_at);
+  }
+
+  /// A fresh job from `ctx` (after a test changed it).
+  void respawn() {
     job = spawn(migration_destination, ctx);
     life = watch(job);
-    drv->finish.give(resumed_at);
   }
 
   mig_prepare prepare_request() {
@@ -103,6 +107,7 @@ protected:
   caf::actor coord;
   caf::actor job;
   std::shared_ptr<lifetime> life;
+  job_context ctx;
 };
 
 } // namespace
@@ -140,6 +145,36 @@ TEST_F(destination_job, prepare_listens_where_the_migrate_uri_says) {
   EXPECT_EQ(drv->prepares[0].spec.listen_host, "192.168.7.5");
   EXPECT_EQ(drv->prepares[0].spec.listen_port, 49152);
   EXPECT_EQ(res->value->data_host, "192.168.7.5");
+}
+
+// Agents listening on every address (0.0.0.0) must never hand the source
+// 0.0.0.0: it would connect to itself.
+TEST_F(destination_job, a_wildcard_listener_hands_the_source_a_reachable_host) {
+  ctx.data_listen = {"0.0.0.0", 0};
+  respawn();
+  auto res = prepare();
+  ASSERT_TRUE(res->ok()) << error_text(res->error);
+  EXPECT_EQ(drv->prepares[0].spec.listen_host, "0.0.0.0");
+  EXPECT_EQ(res->value->data_host, "")
+    << "empty: the source uses the host it reached this agent at";
+}
+
+TEST_F(destination_job, the_migration_host_is_what_the_source_connects_to) {
+  ctx.data_listen = {"0.0.0.0", 0};
+  ctx.data_host = "b.example.net";
+  respawn();
+  auto res = prepare();
+  ASSERT_TRUE(res->ok()) << error_text(res->error);
+  EXPECT_EQ(res->value->data_host, "b.example.net");
+}
+
+TEST_F(destination_job, listen_address_overrides_where_the_hypervisor_listens) {
+  auto req = prepare_request();
+  req.flags.listen_address = "192.168.7.9";
+  auto res = prepare(req);
+  ASSERT_TRUE(res->ok()) << error_text(res->error);
+  EXPECT_EQ(drv->prepares[0].spec.listen_host, "192.168.7.9");
+  EXPECT_EQ(res->value->data_host, "192.168.7.9");
 }
 
 TEST_F(destination_job, prepare_refused_by_the_driver_ends_the_job) {

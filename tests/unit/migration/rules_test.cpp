@@ -115,3 +115,22 @@ TEST(validate_flags, tls_is_refused_with_tunnelled_only) {
                                     << text_of(validate_flags(g));
   }
 }
+
+TEST(validate_flags, listen_address_is_for_native_migrations_only) {
+  for (auto mode : {"managed", "p2p"}) {
+    auto f = flags_for(mode, false);
+    f.listen_address = "192.168.1.5";
+    EXPECT_FALSE(validate_flags(f)) << mode << ": " << text_of(validate_flags(f));
+  }
+  for (auto mode : {"tunnelled", "direct"}) {
+    auto f = flags_for(mode, false);
+    f.listen_address = "192.168.1.5";
+    auto text = text_of(validate_flags(f));
+    EXPECT_NE(text.find("--listen-address is where"), std::string::npos)
+      << mode << ": " << text;
+  }
+  auto f = flags_for("p2p", false);
+  f.listen_address = "10.0.0.1:80";
+  EXPECT_NE(text_of(validate_flags(f)).find("not a host name or address"),
+            std::string::npos);
+}

@@ -188,6 +188,18 @@ TEST_F(source_job, perform_starts_the_hypervisor_towards_the_cookie) {
   EXPECT_EQ(info->value->role, "source");
 }
 
+TEST_F(source_job, a_cookie_without_host_sends_where_the_agent_was_reached) {
+  ASSERT_TRUE(begin()->ok());
+  auto pc = cookie();
+  pc.data_host.clear(); // the destination listens on 0.0.0.0
+  auto res = request<job_stats>(job, mig_perform{job_id, pc});
+  run();
+  ASSERT_EQ(drv->starts.size(), 1u);
+  EXPECT_EQ(drv->starts[0].target.address.host, "127.0.0.1")
+    << "the host of ferry+tls://127.0.0.1:1/test";
+  EXPECT_EQ(drv->starts[0].target.address.port, 4711);
+}
+
 TEST_F(source_job, perform_completed_answers_with_the_final_stats) {
   ASSERT_TRUE(begin()->ok());
   auto res = perform();
