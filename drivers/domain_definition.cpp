@@ -272,6 +272,33 @@ caf::expected<domain_definition> parse_domain_xml(const std::string& xml) {
   return def;
 }
 
+void set_machine(domain_definition& def, const std::string& machine) {
+  def.machine = machine;
+  if (def.xml.empty())
+    return; // to_xml builds the document from the fields
+  pugi::xml_document doc;
+  if (!doc.load_buffer(def.xml.data(), def.xml.size()))
+    return;
+  auto root = doc.document_element();
+  auto os = root.child("os");
+  if (!os)
+    os = root.insert_child_after("os", root.child("vcpu") ? root.child("vcpu")
+                                                          : root.child("memory"));
+  auto type = os.child("type");
+  if (!type) {
+    type = os.prepend_child("type");
+    type.text() = "hvm";
+  }
+  if (!type.attribute("arch"))
+    type.append_attribute("arch") = "x86_64";
+  if (!type.attribute("machine"))
+    type.append_attribute("machine");
+  type.attribute("machine") = machine.c_str();
+  std::ostringstream out;
+  doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
+  def.xml = out.str();
+}
+
 std::string to_xml(const domain_definition& def) {
   if (!def.xml.empty()) {
     pugi::xml_document doc;
@@ -291,8 +318,14 @@ std::string to_xml(const domain_definition& def) {
   mem.append_attribute("unit") = "KiB";
   mem.text() = static_cast<unsigned long long>(def.memory_bytes / 1024);
   root.append_child("vcpu").text() = def.vcpus;
-  if (!def.kernel.empty() || !def.cmdline.empty()) {
+  if (!def.kernel.empty() || !def.cmdline.empty() || !def.machine.empty()) {
     auto os = root.append_child("os");
+    if (!def.machine.empty()) {
+      auto type = os.append_child("type");
+      type.append_attribute("arch") = "x86_64";
+      type.append_attribute("machine") = def.machine.c_str();
+      type.text() = "hvm";
+    }
     if (!def.kernel.empty())
       os.append_child("kernel").text() = def.kernel.c_str();
     if (!def.initrd.empty())

@@ -65,6 +65,11 @@ caf::expected<domain_definition> parse_domain_xml(const std::string& xml);
 /// fields for definitions built in code.
 std::string to_xml(const domain_definition& def);
 
+/// Records the machine type a driver chose (QEMU's versioned name) in
+/// `def` and in its kept document (`<os><type machine=…>`), so dumpxml and
+/// migrations carry it.
+void set_machine(domain_definition& def, const std::string& machine);
+
 /// True for names ferry accepts: 1-64 of [A-Za-z0-9_.-], not starting with '.'.
 bool valid_domain_name(const std::string& name);
 

@@ -39,8 +39,10 @@ protected:
   /// an agent restart (the base then reconciles the journal).
   virtual caf::error do_open() = 0;
   virtual void do_close() = 0;
-  /// Refuses definitions this hypervisor cannot run (wrong type, no kernel).
-  virtual caf::error check_definition(const domain_definition& def) const = 0;
+  /// Refuses definitions this hypervisor cannot run (wrong type, no
+  /// kernel) and completes what the definition leaves to the hypervisor
+  /// (QEMU's versioned machine type), at define and in prepare.
+  virtual caf::error check_definition(domain_definition& def) = 0;
   virtual caf::error do_start(const domain_entry& dom) = 0;
   virtual caf::error do_destroy(const domain_entry& dom) = 0;
   virtual caf::error do_suspend(const domain_entry& dom) = 0;

@@ -40,7 +40,7 @@ std::string qemu_driver::run_dir() const {
   return ctx_.state_dir + "/run";
 }
 
-caf::error qemu_driver::check_definition(const domain_definition& def) const {
+caf::error qemu_driver::check_definition(domain_definition& def) {
   if (def.type != "qemu" && def.type != "kvm")
     return bad("the qemu driver runs <domain type='qemu'> (TCG) or 'kvm', "
                "not '" + def.type + "'");
@@ -63,6 +63,21 @@ caf::error qemu_driver::check_definition(const domain_definition& def) const {
   if (def.dirty_rate_mibps > 0 && def.working_set_bytes == 0)
     return bad("<workload dirty-rate> paces ferry's test guest over its "
                "working set: give it a working-set too");
+  return record_machine(def);
+}
+
+caf::error qemu_driver::record_machine(domain_definition& def) {
+  if (!machines_) {
+    auto list = list_machines(cfg_.binary);
+    if (!list)
+      return list.error();
+    machines_ = std::move(*list);
+  }
+  auto versioned = machines_->resolve(def.machine, cfg_.binary);
+  if (!versioned)
+    return versioned.error();
+  if (*versioned != def.machine)
+    set_machine(def, *versioned);
   return caf::none;
 }
 

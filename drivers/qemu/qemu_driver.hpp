@@ -6,6 +6,7 @@
 #include <string>
 
 #include "drivers/driver.hpp"
+#include "drivers/qemu/qemu_machines.hpp"
 #include "drivers/qemu/qemu_migration.hpp"
 #include "drivers/qemu/qemu_process.hpp"
 #include "drivers/qemu/qemu_tls.hpp"
@@ -53,7 +54,10 @@ public:
 protected:
   caf::error do_open() override;
   void do_close() override;
-  caf::error check_definition(const domain_definition& def) const override;
+  caf::error check_definition(domain_definition& def) override;
+  /// Replaces an alias or no machine type by QEMU's versioned name, or
+  /// refuses a machine this host's QEMU lacks (qemu_machines.hpp).
+  caf::error record_machine(domain_definition& def);
   caf::error do_start(const domain_entry& dom) override;
   caf::error do_destroy(const domain_entry& dom) override;
   caf::error do_suspend(const domain_entry& dom) override;
@@ -84,6 +88,8 @@ private:
   void sweep();
 
   qemu_driver_config cfg_;
+  /// What `-machine help` listed, read at the first define or prepare.
+  std::optional<qemu_machines> machines_;
   std::optional<qemu_tls> tls_; ///< Credentials for --tls, if any.
   std::string tls_error_;       ///< Why there are none (for --tls).
   std::map<std::string, std::unique_ptr<qemu_process>> procs_;

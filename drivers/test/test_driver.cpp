@@ -28,7 +28,7 @@ test_driver::~test_driver() {
   do_close();
 }
 
-caf::error test_driver::check_definition(const domain_definition& def) const {
+caf::error test_driver::check_definition(domain_definition& def) {
   if (def.type != "test")
     return make_error(errc::invalid_xml,
                       "the test driver runs <domain type='test'>, not '"

@@ -58,7 +58,7 @@ public:
 protected:
   caf::error do_open() override;
   void do_close() override;
-  caf::error check_definition(const domain_definition& def) const override;
+  caf::error check_definition(domain_definition& def) override;
   caf::error do_start(const domain_entry& dom) override;
   caf::error do_destroy(const domain_entry& dom) override;
   caf::error do_suspend(const domain_entry& dom) override;

@@ -195,6 +195,8 @@ TEST_F(linux_vm, boots_with_its_disk_nic_and_console) {
   auto xml = qok("a", {"dumpxml", "deb"});
   EXPECT_NE(xml.find("<on_poweroff>destroy</on_poweroff>"), std::string::npos)
     << "dumpxml lost what the user defined:\n" << xml;
+  // machine='pc' is recorded as QEMU's versioned name, e.g. pc-i440fx-7.2.
+  EXPECT_NE(xml.find("machine=\"pc-i440fx-"), std::string::npos) << xml;
   EXPECT_EQ(qemus_of(uuid_of("a", "deb")), 1);
   qok("a", {"destroy", "deb"});
   EXPECT_EQ(qemus_of(uuid_of("a", "deb")), 0);
@@ -251,6 +253,8 @@ TEST_F(linux_vm, migrates_live_in_every_mode_without_reboot_or_lost_writes) {
                                       + "/cmdline");
     ASSERT_TRUE(cmdline) << "no destination QEMU";
     EXPECT_NE(cmdline->find("mac=" + mac_), std::string::npos);
+    EXPECT_NE(cmdline->find("pc-i440fx-"), std::string::npos)
+      << "the destination runs another machine type";
   }
   qok("b", {"destroy", "mover"});
   EXPECT_EQ(qemus_of(uuid), 0);

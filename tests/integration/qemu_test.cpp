@@ -325,3 +325,33 @@ TEST_F(qemu, secure_refuses_qemus_native_path_without_tls) {
   EXPECT_EQ(res.value("mode", ""), "tunnelled");
   EXPECT_EQ(state("b", "plain"), "running");
 }
+
+// A guest keeps its machine type when it moves: a destination whose QEMU
+// lacks it refuses in prepare, before the source is touched.
+TEST_F(qemu, a_destination_without_the_guests_machine_type_refuses_it) {
+  start_guest("a", "older", 64, 8);
+  auto xml = qok("a", {"dumpxml", "older"});
+  auto at = xml.find("machine=\"");
+  ASSERT_NE(at, std::string::npos) << "no machine type recorded:\n" << xml;
+  auto machine = xml.substr(at + 9, xml.find('"', at + 9) - at - 9);
+  // Host c's QEMU: the same binary, but it does not list that machine.
+  auto wrapper = cl.dir() + "/older-qemu";
+  ASSERT_FALSE(files::write_atomic(
+    wrapper, "#!/bin/sh\nif [ \"$1 $2\" = \"-machine help\" ]; then\n"
+             "  qemu-system-x86_64 -machine help | grep -v '" + machine
+               + "'\n  exit 0\nfi\nexec qemu-system-x86_64 \"$@\"\n"));
+  ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
+  harness::node_options opts;
+  opts.drivers = {"qemu"};
+  opts.extra_args = {"--qemu-binary", wrapper};
+  start_node("c", opts);
+  auto r = q("a", {"migrate", "--live", "--p2p", "older",
+                   cl.at("c").uri("qemu")});
+  EXPECT_NE(r.rc, 0) << r.out;
+  EXPECT_NE(r.err.find("does not offer machine type '" + machine + "'"),
+            std::string::npos)
+    << r.err;
+  EXPECT_EQ(state("a", "older"), "running");
+  EXPECT_EQ(state("c", "older"), "absent");
+  qok("a", {"destroy", "older"});
+}
