@@ -16,6 +16,12 @@ std::vector<std::string> qemu_command_line::argv() const {
     "-display", "none",
     "-msg", "timestamp=on",
     "-qmp", "unix:" + qmp_path + ",server=on,wait=off",
+    // seccomp, as libvirt runs QEMU: no obsolete system calls, no setuid,
+    // no fork/exec (ferry's taps need no scripts), no scheduler or
+    // affinity changes. A guest that breaks out of its device emulation
+    // finds the process confined.
+    "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+                "resourcecontrol=deny",
   };
   auto machine = qemu_devices::machine_args(def, kvm);
   out.insert(out.end(), machine.begin(), machine.end());

@@ -67,6 +67,9 @@ TEST(qemu_command_line, tcg_machine_without_defaults_and_qmp_socket) {
   EXPECT_TRUE(has(argv, "-display", "none"));
   EXPECT_TRUE(has(argv, "-uuid", "c7a5fdbd-edaf-9455-926a-d65c16db1809"));
   EXPECT_TRUE(has(argv, "-qmp", "unix:/run/x.qmp,server=on,wait=off"));
+  EXPECT_TRUE(has(argv, "-sandbox",
+                  "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+                  "resourcecontrol=deny"));
   EXPECT_NE(std::find(argv.begin(), argv.end(), "-nodefaults"), argv.end());
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "-S"), argv.end());
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "-kernel"), argv.end());
