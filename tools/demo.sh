@@ -6,6 +6,7 @@ set -euo pipefail
 
 build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
 bin="$build/tools"
+here=$(cd "$(dirname "$0")" && pwd)
 guest="$build/drivers/qemu/guest/ferry-test-guest.bin"
 # Real QEMU guests join the demo when QEMU and ferry's test guest are there.
 drivers=(--driver test)
@@ -76,6 +77,68 @@ say "Define and start web1 on a: 256 MiB of real guest RAM, dirtying 32 MiB/s"
 say "Check the tunnel a -> b first: ferry -c ${uri[a]} netcheck --size 256 ${uri[b]}"
 "$bin/ferry" -c "${uri[a]}" netcheck --size 256 "${uri[b]}"
 
+# The last lines of DOM's console log on agent N (its first serial port).
+console_tail() { # node domain lines
+  tail -n "$3" "$work/$1/qemu/run/$2.serial.log" | tr -d '\r' | sed 's/^/   | /'
+}
+
+# A real Linux guest (Debian's cloud kernel, busybox; docs/testing.md) with
+# a virtio disk, a NIC and a serial console moves a -> b -> c; its console
+# shows it never rebooted.
+linux_guest() {
+  say "A real Linux guest: Debian's kernel and busybox, from apt-get download"
+  if ! "$here/guest/build-linux-guest.sh" "$build/linux-guest" \
+      >"$work/linux-guest.log" 2>&1; then
+    say "Could not build the Linux guest (no Debian mirror?): see" \
+      "$work/linux-guest.log; that part is left out"
+    return 0
+  fi
+  truncate -s 4M "$work/deb.raw"
+  cat >"$work/deb.xml" <<XML
+<domain type='qemu'>
+  <name>deb</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$build/linux-guest/vmlinuz</kernel>
+    <initrd>$build/linux-guest/initrd.img</initrd>
+    <cmdline>$(cat "$build/linux-guest/cmdline")</cmdline>
+  </os>
+  <features><acpi/><apic/></features>
+  <clock offset='utc'/>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='$work/deb.raw'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='user'><model type='virtio'/></interface>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+  </devices>
+</domain>
+XML
+  "$bin/ferry" -c "${quri[a]}" define "$work/deb.xml"
+  "$bin/ferry" -c "${quri[a]}" start deb
+  for _ in $(seq 300); do
+    grep -qs 'tick 5' "$work/a/qemu/run/deb.serial.log" && break
+    sleep 0.1
+  done
+  say "deb's console on a (STATE/qemu/run/deb.serial.log):"
+  console_tail a deb 6
+  migrate linux-mgd "${quri[a]}" --live deb "${quri[b]}"
+  migrate linux-p2p "${quri[b]}" --live --p2p deb "${quri[c]}"
+  sleep 2
+  say "deb's console on c after two moves: the same boot, still counting"
+  console_tail c deb 4
+  printf '   boot lines on a, b, c: %s, %s, %s (one boot, on a)\n' \
+    "$(grep -c 'ferry-guest: boot' "$work/a/qemu/run/deb.serial.log")" \
+    "$(grep -c 'ferry-guest: boot' "$work/b/qemu/run/deb.serial.log")" \
+    "$(grep -c 'ferry-guest: boot' "$work/c/qemu/run/deb.serial.log")"
+  "$bin/ferry" -c "${quri[c]}" destroy deb
+}
+
 results=()
 migrate() { # label source_uri migrate-args...
   local label=$1 src=$2; shift 2
@@ -132,6 +195,7 @@ XML
     printf -- '-- agent %s\n' "$n"
     "$bin/ferry" -c "${quri[$n]}" list --all
   done
+  linux_guest
 else
   say "QEMU or the test guest is missing: the QEMU part is left out"
 fi
