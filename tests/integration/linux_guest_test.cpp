@@ -11,12 +11,28 @@
 #include <iostream>
 #include <regex>
 
+#include <sys/wait.h>
+
 #include "tests/integration/qemu_fixture.hpp"
+#include "util/process.hpp"
 
 using namespace ferry;
 using namespace ferry::test;
 
 namespace {
+
+/// Runs `argv` and returns its exit code (-1 if it did not run). The
+/// harness's reaper collects every child, so std::system cannot wait.
+int run(const std::vector<std::string>& argv, int timeout_ms = 10000) {
+  process::spawn_request req;
+  req.argv = argv;
+  std::string err;
+  auto pid = process::spawn(req, err);
+  int status = 0;
+  if (pid <= 0 || !process::wait_exit(pid, timeout_ms, &status))
+    return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 /// The guest's files, built (or found cached) once per test process.
 struct linux_guest_files {
@@ -34,7 +50,7 @@ const linux_guest_files& linux_guest() {
     }
     auto cmd = std::string{builder} + " " + dir + " >" + dir
                + ".build.log 2>&1";
-    if (std::system(cmd.c_str()) != 0) {
+    if (run({"/bin/sh", "-c", cmd}, 600000) != 0) {
       f.error = "building the Linux guest failed, see " + std::string{dir}
                 + ".build.log";
       return f;
@@ -107,10 +123,12 @@ protected:
 
   void TearDown() override {
     qemu::TearDown();
-    std::system(("rm -rf " + dir_).c_str());
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
 
-  std::string vm_xml(const std::string& name) {
+  std::string vm_xml(const std::string& name,
+                     const std::string& nic = "<interface type='user'>") {
     auto& g = linux_guest();
     return "<domain type='qemu'><name>" + name
            + "</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
@@ -124,7 +142,7 @@ protected:
              " cache='none'/><source file='"
            + disk_
            + "'/><target dev='vda' bus='virtio'/></disk>"
-             "<interface type='user'><mac address='" + mac_
+           + nic + "<mac address='" + mac_
            + "'/><model type='virtio'/></interface>"
              "<serial type='pty'><target port='0'/></serial>"
              "<console type='pty'><target type='serial' port='0'/></console>"
@@ -293,4 +311,54 @@ TEST_F(linux_vm, a_destination_qemu_killed_mid_migration_leaves_one_guest) {
   EXPECT_EQ(boot, later.boots.at(0)) << "the disk was written by another boot";
   EXPECT_GE(tick, before);
   qok("a", {"destroy", "victim"});
+}
+
+namespace {
+
+/// The interfaces plugged into bridge `br` (its `brif` directory).
+std::vector<std::string> ports_of(const std::string& br) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(
+         "/sys/class/net/" + br + "/brif", ec))
+    out.push_back(e.path().filename().string());
+  return out;
+}
+
+} // namespace
+
+TEST_F(linux_vm, a_bridged_nic_is_plugged_into_its_bridge_on_each_host) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "creating a bridge needs root (CI runs as root)";
+  const std::string br = "fybr" + std::to_string(::getpid() % 10000);
+  ASSERT_EQ(run({"ip", "link", "add", br, "type", "bridge"}), 0);
+  struct bridge_guard {
+    std::string name;
+    ~bridge_guard() {
+      run({"ip", "link", "del", name});
+    }
+  } guard{br};
+  qok("a", {"define", xml_file("br", vm_xml("br", "<interface type='bridge'>"
+                                                  "<source bridge='" + br
+                                                    + "'/>"))});
+  qok("a", {"start", "br"});
+  auto v = wait_tick("a", "br", 2);
+  ASSERT_GT(v.last_tick, 2);
+  EXPECT_EQ(v.mac, mac_) << "the guest has no NIC with the defined MAC";
+  auto before = ports_of(br);
+  ASSERT_EQ(before.size(), 1u) << "the tap is not in the bridge";
+  EXPECT_EQ(before[0].rfind("fy", 0), 0u) << before[0];
+  qok("a", {"migrate", "--live", "--p2p", "br", uri("b")});
+  auto after = ports_of(br);
+  ASSERT_EQ(after.size(), 1u) << "not exactly the destination's tap";
+  EXPECT_NE(after[0], before[0]) << "the source's tap outlived its QEMU";
+  EXPECT_GT(wait_tick("b", "br", v.last_tick + 1).last_tick, v.last_tick + 1);
+  qok("b", {"destroy", "br"});
+  EXPECT_TRUE(ports_of(br).empty()) << "a tap outlived its QEMU";
+  // A bridge that does not exist: start fails in one line, nothing runs.
+  qok("a", {"define", xml_file("nobr", vm_xml("nobr", "<interface "
+                                                      "type='bridge'><source "
+                                                      "bridge='fynone0'/>"))});
+  qfails("a", {"start", "nobr"}, "cannot add tap");
+  EXPECT_EQ(state("a", "nobr"), "shut off");
 }
