@@ -11,6 +11,7 @@
 
 #include "drivers/domain_xml_util.hpp"
 #include "util/crypto.hpp"
+#include "util/names.hpp"
 
 namespace ferry::domain_xml {
 
@@ -82,15 +83,9 @@ caf::error parse_nic_child(pugi::xml_node c, net_device& n,
   return bad("unsupported element <" + name + "> in <interface>");
 }
 
-/// A Linux interface name: 1-15 of [A-Za-z0-9_.-].
+/// A Linux interface name: at most 15 characters.
 bool valid_ifname(const std::string& name) {
-  if (name.empty() || name.size() > 15)
-    return false;
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_'
-        && c != '.')
-      return false;
-  return true;
+  return valid_name(name, 15);
 }
 
 caf::error check_nic(const net_device& n) {

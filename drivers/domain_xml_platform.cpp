@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "drivers/domain_xml_util.hpp"
+#include "util/names.hpp"
 
 namespace ferry::domain_xml {
 
@@ -12,13 +13,7 @@ namespace {
 
 /// QEMU machine names: `pc`, `q35`, `pc-i440fx-7.2`, ….
 bool valid_machine(const std::string& m) {
-  if (m.empty() || m.size() > 64)
-    return false;
-  for (char c : m)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.'
-        && c != '_')
-      return false;
-  return true;
+  return valid_name(m, 64);
 }
 
 caf::error parse_os_type(const pugi::xml_node& t, domain_definition& def) {
@@ -75,12 +70,8 @@ caf::error parse_cpu_feature(const pugi::xml_node& f, cpu_spec& cpu) {
     return err;
   std::string policy = f.attribute("policy").value();
   std::string name = f.attribute("name").value();
-  if (name.empty() || name.size() > 32)
-    return bad("<cpu><feature> needs a name");
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_'
-        && c != '.')
-      return bad("<cpu><feature name='" + name + "'> is no feature name");
+  if (!valid_name(name, 32))
+    return bad("<cpu><feature name='" + name + "'> is no feature name");
   if (policy == "require" || policy == "force" || policy.empty())
     cpu.features.emplace_back(name, true);
   else if (policy == "disable" || policy == "forbid")

@@ -23,8 +23,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       || again->uuid != def->uuid || again->memory_bytes != def->memory_bytes
       || again->vcpus != def->vcpus
       || again->working_set_bytes != def->working_set_bytes
-      || again->dirty_rate_mibps != def->dirty_rate_mibps)
+      || again->dirty_rate_mibps != def->dirty_rate_mibps
+      || again->machine != def->machine || again->kernel != def->kernel
+      || again->ignored != def->ignored
+      || again->devices.disks.size() != def->devices.disks.size()
+      || again->devices.nets.size() != def->devices.nets.size()
+      || again->devices.serials.size() != def->devices.serials.size())
     std::abort();
+  // A generated MAC is kept: the guest's NIC never changes on a reload.
+  for (size_t i = 0; i < def->devices.nets.size(); ++i)
+    if (again->devices.nets[i].mac != def->devices.nets[i].mac)
+      std::abort();
   (void) def->working_set_pages();
   return 0;
 }

@@ -151,7 +151,7 @@ TEST_F(foundation, bad_input_gets_one_line_errors_and_changes_nothing) {
   fails("a", {"define", xml_file("bad4", "<domain type='test'><name>n</name>"
                                          "<memory>1024</memory><disk/>"
                                          "</domain>")},
-        "unknown element <disk>");
+        "unsupported element <disk>");
   fails("a", {"define", cl.dir() + "/missing.xml"}, "cannot open");
   // Flags and verbs.
   fails("a", {"list", "--everything"}, "unrecognised option");
