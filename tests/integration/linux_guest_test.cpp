@@ -362,3 +362,40 @@ TEST_F(linux_vm, a_bridged_nic_is_plugged_into_its_bridge_on_each_host) {
   qfails("a", {"start", "nobr"}, "cannot add tap");
   EXPECT_EQ(state("a", "nobr"), "shut off");
 }
+
+// Firmware boot (<os><boot dev='hd'/>): SeaBIOS boots ferry's boot sector
+// from a virtio disk, which then writes to the first serial port.
+TEST_F(linux_vm, firmware_boots_the_guest_from_its_disk) {
+  const char* sector = std::getenv("FERRY_BOOT_SECTOR");
+  ASSERT_NE(sector, nullptr) << "FERRY_BOOT_SECTOR is not set (run via meson)";
+  auto code = ferry::files::read(sector);
+  ASSERT_TRUE(code) << sector << " is missing: install nasm and rebuild";
+  ASSERT_EQ(code->size(), 512u);
+  {
+    std::fstream disk{disk_, std::ios::in | std::ios::out | std::ios::binary};
+    disk.write(code->data(), 512);
+  }
+  qok("a", {"define",
+            xml_file("fw", "<domain type='qemu'><name>fw</name><memory "
+                           "unit='MiB'>32</memory><os><type arch='x86_64' "
+                           "machine='pc'>hvm</type><boot dev='cdrom'/><boot "
+                           "dev='hd'/></os><devices><disk type='file' "
+                           "device='cdrom'><target dev='hdc' bus='ide'/>"
+                           "</disk><disk type='file'><driver name='qemu' "
+                           "type='raw'/><source file='" + disk_
+                             + "'/><target dev='vda' bus='virtio'/></disk>"
+                               "<serial type='pty'/></devices></domain>")});
+  qok("a", {"start", "fw"});
+  std::string log;
+  for (int i = 0; i < 300; ++i) {
+    auto text = ferry::files::read(console_log("a", "fw"));
+    log = text ? *text : "";
+    if (log.find("ferry-boot: booted from hd") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  EXPECT_NE(log.find("ferry-boot: booted from hd"), std::string::npos)
+    << "SeaBIOS did not boot the disk (an empty CD-ROM comes first); "
+       "console:\n" << log;
+  qok("a", {"destroy", "fw"});
+}
