@@ -399,3 +399,48 @@ TEST_F(linux_vm, firmware_boots_the_guest_from_its_disk) {
        "console:\n" << log;
   qok("a", {"destroy", "fw"});
 }
+
+// The destination agent frozen mid-transfer (a host that stops answering:
+// its link is as good as cut), then thawed: the source keeps the guest, the
+// destination tears its half down, and exactly one QEMU runs it with its
+// disk intact.
+TEST_F(linux_vm, a_destination_that_stops_answering_leaves_one_guest) {
+  qok("a", {"define", xml_file("frozen", vm_xml("frozen"))});
+  qok("a", {"start", "frozen"});
+  ASSERT_GT(wait_tick("a", "frozen", 3).last_tick, 3);
+  auto uuid = uuid_of("a", "frozen");
+  auto job = std::async(std::launch::async, [&] {
+    return q("a", {"migrate", "--live", "--p2p", "--tunnelled",
+                   "--bandwidth", "1", "frozen", uri("b")});
+  });
+  pid_t dest = -1;
+  for (int i = 0; i < 200 && dest <= 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    dest = qemu_pid("b", "frozen");
+  }
+  ASSERT_GT(dest, 0) << "the destination QEMU never started";
+  std::this_thread::sleep_for(std::chrono::seconds{2});
+  cl.at("b").freeze();
+  auto r = job.get();
+  cl.at("b").thaw();
+  EXPECT_NE(r.rc, 0) << "the migration succeeded without its destination";
+  std::cout << "[ linux    ] destination agent frozen: " << r.err;
+  EXPECT_EQ(state("a", "frozen"), "running");
+  // The thawed destination finds its coordinator gone and tears down.
+  bool one = false;
+  for (int i = 0; i < 150 && !one; ++i) {
+    one = qemus_of(uuid) == 1;
+    if (!one)
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  EXPECT_TRUE(one) << qemus_of(uuid) << " QEMUs run the guest";
+  EXPECT_TRUE(wait_state("b", "frozen", "absent")) << state("b", "frozen");
+  auto before = read_console(console_log("a", "frozen")).last_tick;
+  auto later = wait_tick("a", "frozen", before + 2, 30);
+  EXPECT_GT(later.last_tick, before + 2) << "the source guest stopped";
+  EXPECT_EQ(later.boots.size(), 1u);
+  auto [tick, boot] = read_disk_record(disk_);
+  EXPECT_EQ(boot, later.boots.at(0));
+  EXPECT_GE(tick, before);
+  qok("a", {"destroy", "frozen"});
+}
