@@ -35,14 +35,9 @@ bool is_lost(self_ptr self, const caf::actor_addr& who) {
 /// Closes the current phase's clock (see coordinator_state::phase_ms).
 void close_phase(self_ptr self) {
   auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
   auto name = st.phase == mig_phase::none ? "connect" : to_string(st.phase);
-  st.phase_ms.emplace_back(name, static_cast<uint64_t>(
-                                   std::chrono::duration_cast<
-                                     std::chrono::milliseconds>(
-                                     now - st.phase_started)
-                                     .count()));
-  st.phase_started = now;
+  st.phase_ms.emplace_back(name, ms_since(st.phase_started));
+  st.phase_started = std::chrono::steady_clock::now();
 }
 
 /// "begin 3, prepare 5, …" for the log.
@@ -129,15 +124,13 @@ auto guarded(self_ptr self, uint64_t seq, F f) {
   };
 }
 
-caf::error phase_error(self_ptr self, const char* phase,
-                       const caf::error& err) {
+caf::error phase_error(const char* phase, const caf::error& err) {
   auto code = code_of(err);
   if (code == errc::internal || code == errc::ok)
     code = errc::migration_failed;
   if (code == errc::timeout || code == errc::disconnected)
     code = errc::migration_failed;
   return make_error(code, std::string{phase} + " failed: " + error_text(err));
-  (void) self;
 }
 
 void confirm(self_ptr self, confirm_outcome outcome,
@@ -227,14 +220,14 @@ void fail_phase(self_ptr self, mig_phase phase, const caf::error& err) {
   auto& st = self->state;
   switch (rule) {
     case phase_failure::report:
-      report(self, phase_error(self, to_string(phase), err));
+      report(self, phase_error(to_string(phase), err));
       return;
     case phase_failure::release_source:
       confirm(self, confirm_outcome::failed,
-              phase_error(self, to_string(phase), err));
+              phase_error(to_string(phase), err));
       return;
     case phase_failure::abort_then_release:
-      fail_after_perform(self, phase_error(self, to_string(phase), err));
+      fail_after_perform(self, phase_error(to_string(phase), err));
       return;
     case phase_failure::ask_outcome:
       // The commit may or may not have happened: never resume blindly.
