@@ -91,8 +91,7 @@ qemu_driver::launch(const domain_definition& def, bool incoming) {
   cmd.def = def;
   cmd.incoming = incoming;
   cmd.kvm = *kvm;
-  cmd.taps = qemu_devices::tap_names(
-    def, crypto::to_hex(crypto::random_bytes(1)));
+  cmd.taps = qemu_host::free_tap_names(def);
   auto taps = cmd.taps;
   auto proc = qemu_process::launch(std::move(cmd), run_dir(), ctx_.on_event);
   if (proc)

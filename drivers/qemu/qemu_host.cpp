@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "drivers/qemu/qemu_devices.hpp"
+#include "util/crypto.hpp"
 #include "util/error.hpp"
 
 namespace ferry::qemu_host {
@@ -84,6 +85,21 @@ caf::error attach(const std::string& tap, const std::string& bridge) {
 }
 
 } // namespace
+
+std::vector<std::string> free_tap_names(const domain_definition& def) {
+  std::vector<std::string> taps;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    taps = qemu_devices::tap_names(def,
+                                   crypto::to_hex(crypto::random_bytes(1)));
+    bool in_use = false;
+    for (size_t i = 0; i < taps.size(); ++i)
+      in_use |= def.devices.nets[i].target_dev.empty() && !taps[i].empty()
+                && ::if_nametoindex(taps[i].c_str()) != 0;
+    if (!in_use)
+      break;
+  }
+  return taps;
+}
 
 caf::expected<bool> check(const domain_definition& def) {
   bool kvm = def.type == "kvm";

@@ -16,6 +16,11 @@ namespace ferry::qemu_host {
 /// kernel, initrd and disk files (readable; writable unless read-only).
 caf::expected<bool> check(const domain_definition& def);
 
+/// Tap names for `def`'s NICs (qemu_devices::tap_names) that no interface
+/// of this host uses yet: a migration's two QEMUs on one host must not
+/// draw the same salt (1 in 256 per try).
+std::vector<std::string> free_tap_names(const domain_definition& def);
+
 /// Attaches each bridged NIC's tap (`taps`, created by QEMU as it
 /// started) to its bridge and brings it up; QEMU removes the tap when it
 /// exits. Runs `ip`, blocking the caller for at most a few seconds.
